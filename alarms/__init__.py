@@ -1,0 +1,1 @@
+"""Alarm conditions at run time: raise/clear, monitors and sinks."""

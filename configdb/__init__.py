@@ -1,0 +1,1 @@
+"""The Configuration Server object model: models, admin, options, services."""

@@ -1,0 +1,3 @@
+"""The GAX-grade admin of every configuration object (one module per GAX section)."""
+
+from . import accounts, environment, routing, switching  # noqa: F401  (registers the ModelAdmins)

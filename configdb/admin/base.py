@@ -1,0 +1,248 @@
+"""What every configuration object's admin shares.
+
+GAX-style list filters (tenant, folder, type, state), the enable / disable / clone actions, the
+options import/export pages, and saving through the service layer so the admin validates exactly
+as the API and the commands do.
+"""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpResponse, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.text import slugify
+
+from .. import services
+from ..forms import ConfigObjectForm
+from ..models import Folder, State, Tenant
+
+
+def folder_paths(folder_type: str) -> list[tuple[int, str]]:
+    """All folders of one type with their full paths, in one query."""
+    folders = {f.pk: f for f in Folder.objects.filter(folder_type=folder_type).only("id", "name", "parent_id")}
+
+    def path_of(folder, depth=0):
+        parent = folders.get(folder.parent_id)
+        if parent is None or depth > 50:
+            return folder.name
+        return f"{path_of(parent, depth + 1)} / {folder.name}"
+
+    return sorted(((pk, path_of(f)) for pk, f in folders.items()), key=lambda item: item[1].lower())
+
+
+class FolderFilter(admin.SimpleListFilter):
+    """Browse a list by folder, as GAX's Directory drop-down does."""
+
+    title = "folder"
+    parameter_name = "folder"
+
+    def lookups(self, request, model_admin):
+        return [("none", "(no folder)")] + [
+            (str(pk), path) for pk, path in folder_paths(model_admin.model.folder_type)
+        ]
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        if value == "none":
+            return queryset.filter(folder__isnull=True)
+        if value:
+            if not value.isdigit():
+                return queryset.none()
+            return queryset.filter(folder_id=int(value))
+        return queryset
+
+
+class TenantFilter(admin.RelatedOnlyFieldListFilter):
+    """Tenants that own at least one object of the list."""
+
+
+@admin.action(description="Enable selected objects")
+def enable(modeladmin, request, queryset):
+    changed = services.set_state(queryset, State.ENABLED)
+    modeladmin.message_user(request, f"{changed} object(s) enabled.", messages.SUCCESS)
+
+
+@admin.action(description="Disable selected objects")
+def disable(modeladmin, request, queryset):
+    changed = services.set_state(queryset, State.DISABLED)
+    modeladmin.message_user(request, f"{changed} object(s) disabled.", messages.SUCCESS)
+
+
+@admin.action(description="Clone selected objects")
+def clone(modeladmin, request, queryset):
+    made = []
+    for obj in queryset[:100]:
+        try:
+            made.append(str(services.clone_object(obj)))
+        except ValidationError as exc:
+            modeladmin.message_user(request, f"Could not clone '{obj}': {'; '.join(exc.messages)}", messages.ERROR)
+    if made:
+        modeladmin.message_user(request, f"Created {', '.join(made)}.", messages.SUCCESS)
+
+
+class OptionsImportForm(forms.Form):
+    file = forms.FileField(
+        label="Options file", help_text="GAX's plain-text format: [section] lines, then key=value lines (UTF-8)."
+    )
+    replace = forms.BooleanField(
+        required=False, label="Replace all options",
+        help_text="Unticked: the file's keys are added or updated and the others kept. "
+                  "Ticked: options not in the file are removed.",
+    )
+
+
+class OptionsAdminMixin:
+    """Import and export of an object's options (or annex) in GAX's plain-text format."""
+
+    change_form_template = "admin/configdb/change_form.html"
+
+    def get_urls(self):
+        info = self.opts.app_label, self.opts.model_name
+        extra = [
+            path("<path:object_id>/options/<str:field>/export/",
+                 self.admin_site.admin_view(self.export_options_view), name="{}_{}_export_options".format(*info)),
+            path("<path:object_id>/options/<str:field>/import/",
+                 self.admin_site.admin_view(self.import_options_view), name="{}_{}_import_options".format(*info)),
+        ]
+        return extra + super().get_urls()
+
+    def _options_object(self, request, object_id, field, *, change: bool):
+        obj = self.get_object(request, object_id)
+        if obj is None or field not in services.options_fields(self.model):
+            raise Http404("No such object or options field.")
+        allowed = self.has_change_permission(request, obj) if change else self.has_view_permission(request, obj)
+        if not allowed:
+            raise PermissionDenied
+        return obj
+
+    def export_options_view(self, request, object_id, field):
+        obj = self._options_object(request, object_id, field, change=False)
+        text = services.export_options(obj, field)
+        response = HttpResponse(text, content_type="text/plain; charset=utf-8")
+        filename = f"{slugify(str(obj)) or obj.pk}-{field}.txt"
+        response["Content-Disposition"] = f'attachment; filename="{filename}"'
+        return response
+
+    def import_options_view(self, request, object_id, field):
+        obj = self._options_object(request, object_id, field, change=True)
+        form = OptionsImportForm(request.POST or None, request.FILES or None)
+        problems: list[str] = []
+        if request.method == "POST" and form.is_valid():
+            upload = form.cleaned_data["file"]
+            try:
+                if upload.size > 1024 * 1024:
+                    raise ValidationError("The file is larger than 1024 KiB.")
+                new = services.import_options(obj, field, upload.read(), replace=form.cleaned_data["replace"])
+            except ValidationError as exc:
+                problems = exc.messages
+            else:
+                self.log_change(request, obj, [{"changed": {"fields": [field]}}])
+                count = sum(len(keys) for keys in new.values())
+                self.message_user(request, f"Imported options: '{obj}' now has {count} keys in {len(new)} sections.",
+                                  messages.SUCCESS)
+                return HttpResponseRedirect(
+                    reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_change", args=[obj.pk])
+                )
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Import {self.model._meta.get_field(field).verbose_name} of {obj}",
+            "opts": self.opts,
+            "original": obj,
+            "form": form,
+            "field": field,
+            "problems": problems,
+            "has_view_permission": True,
+        }
+        return TemplateResponse(request, "admin/configdb/import_options.html", context,
+                                status=400 if problems else 200)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        extra_context = dict(extra_context or {})
+        extra_context["options_fields"] = [
+            (name, self.model._meta.get_field(name).verbose_name) for name in services.options_fields(self.model)
+        ]
+        return super().change_view(request, object_id, form_url, extra_context)
+
+
+class ServiceSaveMixin:
+    """Save through the service layer, so the admin runs the same code as the API and commands."""
+
+    def save_model(self, request, obj, form, change):
+        services.save_object(obj)
+
+
+class ConfigObjectAdmin(OptionsAdminMixin, ServiceSaveMixin, admin.ModelAdmin):
+    """Base admin of every tenant-owned configuration object."""
+
+    form = ConfigObjectForm
+    actions = [enable, disable, clone]
+    list_per_page = 100
+    show_full_result_count = False
+    gax_section = "Environment"
+    base_filters = (("tenant", TenantFilter), FolderFilter, "state")
+    extra_filters: tuple = ()
+    autocomplete_fields: tuple = ()
+
+    def get_list_filter(self, request):
+        return list(self.extra_filters) + list(self.base_filters)
+
+    def get_list_select_related(self, request):
+        return ["tenant", "folder", *self.list_select_related_extra]
+
+    list_select_related_extra: tuple = ()
+    #: fields fixed once the object exists (an application's type and template)
+    frozen_fields: tuple = ()
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = list(super().get_readonly_fields(request, obj))
+        return fields + list(self.frozen_fields) if obj is not None else fields
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "folder":
+            kwargs["queryset"] = Folder.objects.filter(folder_type=self.model.folder_type).select_related("parent")
+        elif db_field.name == "tenant":
+            kwargs["queryset"] = Tenant.objects.all()
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    @admin.display(description="folder", ordering="folder__name")
+    def folder_name(self, obj):
+        return obj.folder.name if obj.folder_id else ""
+
+
+class SameTenantInlineFormSet(forms.BaseInlineFormSet):
+    """An inline's linked objects (``target_field``) must belong to the parent's tenant."""
+
+    target_field = ""
+
+    def clean(self):
+        super().clean()
+        tenant_id = getattr(self.instance, "tenant_id", None)
+        related = [
+            form.cleaned_data[self.target_field]
+            for form in self.forms
+            if form.cleaned_data and not form.cleaned_data.get("DELETE") and form.cleaned_data.get(self.target_field)
+        ]
+        services.check_same_tenant(tenant_id, related, "__all__")
+
+
+def same_tenant_formset(field: str) -> type[forms.BaseInlineFormSet]:
+    return type(f"SameTenant{field.title()}FormSet", (SameTenantInlineFormSet,), {"target_field": field})
+
+
+def options_value(section: str, key: str, description: str):
+    """A list column showing one option value (e.g. pacing/media of a virtual queue)."""
+
+    @admin.display(description=description)
+    def column(self, obj):
+        return (obj.options or {}).get(section, {}).get(key, "")
+
+    return column
+
+
+__all__ = [
+    "ConfigObjectAdmin", "FolderFilter", "OptionsAdminMixin", "ServiceSaveMixin", "TenantFilter", "clone",
+    "disable", "enable", "folder_paths", "options_value", "same_tenant_formset",
+]

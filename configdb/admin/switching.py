@@ -1,0 +1,49 @@
+"""Switching: switches, DNs and the virtual queues pacing targets are built on."""
+
+from django.contrib import admin
+
+from ..models import DN, Switch, VirtualQueue
+from .base import ConfigObjectAdmin, options_value
+
+
+@admin.register(Switch)
+class SwitchAdmin(ConfigObjectAdmin):
+    gax_section = "Switching"
+    list_display = ["name", "switch_type", "t_server", "tenant", "folder_name", "state"]
+    extra_filters = ("switch_type",)
+    list_select_related_extra = ("t_server",)
+    search_fields = ["name"]
+    autocomplete_fields = ["t_server"]
+    fieldsets = [
+        (None, {"fields": ["name", "switch_type", "t_server", "tenant", "folder", "state"]}),
+        ("Options", {"fields": ["options"]}),
+    ]
+
+
+class DNAdminBase(ConfigObjectAdmin):
+    gax_section = "Switching"
+    list_select_related_extra = ("switch",)
+    search_fields = ["number", "alias"]
+    autocomplete_fields = ["switch"]
+    extra_filters = (("switch", admin.RelatedOnlyFieldListFilter),)
+
+    def get_fieldsets(self, request, obj=None):
+        main = ["number", "switch", "alias", "association", "register", "route_type", "folder", "state"]
+        if self.model is DN:
+            main.insert(1, "dn_type")
+        return [(None, {"fields": main}), ("Options", {"fields": ["options"]})]
+
+
+@admin.register(DN)
+class DNAdmin(DNAdminBase):
+    list_display = ["number", "dn_type", "switch", "alias", "tenant", "folder_name", "state"]
+    extra_filters = ("dn_type", ("switch", admin.RelatedOnlyFieldListFilter))
+
+
+@admin.register(VirtualQueue)
+class VirtualQueueAdmin(DNAdminBase):
+    """The virtual queues alone, with the pacing options GAX users look for."""
+
+    list_display = ["number", "switch", "alias", "pacing_media", "pacing_goal", "tenant", "folder_name", "state"]
+    pacing_media = options_value("pacing", "media", "pacing media")
+    pacing_goal = options_value("pacing", "optimizationGoal", "optimization goal")

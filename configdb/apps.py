@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class ConfigdbConfig(AppConfig):
+    name = "configdb"
+    verbose_name = "Configuration"

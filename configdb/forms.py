@@ -1,0 +1,89 @@
+"""Forms shared by the admin (and any other HTML form): the GAX-style options table.
+
+The options editor posts three parallel lists — ``<name>-section``, ``<name>-key``,
+``<name>-value`` — one entry per table row, so it works without JavaScript for editing and
+adding one row per save; the script adds rows, removes rows and filters the table.
+"""
+
+from django import forms
+from django.core.exceptions import ValidationError
+
+from . import options as opts
+from .secrets import MASK
+
+
+class OptionsWidget(forms.Widget):
+    template_name = "configdb/widgets/options.html"
+
+    class Media:
+        css = {"all": ["configdb/options-editor.css"]}
+        js = ["configdb/options-editor.js"]
+
+    def value_from_datadict(self, data, files, name):
+        sections = data.getlist(f"{name}-section") if hasattr(data, "getlist") else []
+        keys = data.getlist(f"{name}-key") if hasattr(data, "getlist") else []
+        values = data.getlist(f"{name}-value") if hasattr(data, "getlist") else []
+        if len({len(sections), len(keys), len(values)}) != 1:
+            return ("malformed",)
+        return list(zip(sections, keys, values, strict=True))
+
+    def value_omitted_from_data(self, data, files, name):
+        return f"{name}-present" not in data
+
+    def get_context(self, name, value, attrs):
+        context = super().get_context(name, value, attrs)
+        if isinstance(value, dict):
+            table = [(r.section, r.key, r.value) for r in opts.rows(value)]
+        elif isinstance(value, list | tuple) and value != ("malformed",):
+            table = [tuple(r) for r in value]
+        else:
+            table = []
+        rows = []
+        for section, key, val in table:
+            secret = opts.is_secret_key(key)
+            rows.append({"section": section, "key": key, "value": "" if secret else val,
+                         "secret": secret, "has_secret": secret and bool(val)})
+        context["widget"]["rows"] = rows
+        context["widget"]["mask"] = MASK
+        return context
+
+
+class OptionsFormField(forms.Field):
+    """Turns the posted rows into ``section → key → value``; errors name the row."""
+
+    widget = OptionsWidget
+    default_error_messages = {"malformed": "The options table was not sent whole; reload the page and retry."}
+
+    def prepare_value(self, value):
+        return value if value is not None else {}
+
+    def to_python(self, value):
+        if value in (None, "", [], {}):
+            return {}
+        if isinstance(value, dict):
+            return opts.validate(value)
+        if value == ("malformed",):
+            raise ValidationError(self.error_messages["malformed"], code="malformed")
+        try:
+            return opts.from_rows(value)
+        except opts.OptionsError as exc:
+            raise ValidationError(exc.problems, code="invalid_options") from None
+
+    def has_changed(self, initial, data):
+        try:
+            return (initial or {}) != self.to_python(data)
+        except ValidationError:
+            return True
+
+
+class ConfigObjectForm(forms.ModelForm):
+    """Base form of every configuration object: secrets in options tables are never shown, and a
+    secret left blank (or posted as the mask) keeps its stored value."""
+
+    def clean(self):
+        cleaned = super().clean()
+        for name, field in self.fields.items():
+            if isinstance(field, OptionsFormField) and isinstance(cleaned.get(name), dict):
+                stored = getattr(self.instance, name, None) if self.instance.pk else None
+                cleaned[name] = opts.keep_masked_secrets(cleaned[name], stored)
+        return cleaned

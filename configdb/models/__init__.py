@@ -1,0 +1,39 @@
+"""The Configuration Server object model, one module per object family."""
+
+from .agents import (
+    AgentGroup,
+    AgentGroupType,
+    MediaType,
+    Person,
+    Skill,
+    SkillLevel,
+    validate_skill_expression,
+)
+from .alarms import AlarmCategory, AlarmCondition, DetectSelection
+from .applications import (
+    Application,
+    ApplicationTemplate,
+    ApplicationType,
+    Connection,
+    ConnectionProtocol,
+    ListeningMode,
+    Port,
+    RedundancyType,
+    TraceMode,
+)
+from .base import ConfigObject, FolderType, State
+from .dap import DatabaseAccessPoint, DBMSType
+from .fields import OptionsField
+from .hosts import Host, OSType
+from .switching import DN, DNType, RegisterFlag, RouteType, Switch, SwitchType, VirtualQueue
+from .tenancy import Folder, Tenant
+from .transactions import Transaction, TransactionType
+
+__all__ = [
+    "AgentGroup", "AgentGroupType", "AlarmCategory", "AlarmCondition", "Application", "ApplicationTemplate",
+    "ApplicationType", "ConfigObject", "Connection", "ConnectionProtocol", "DBMSType", "DN", "DNType",
+    "DatabaseAccessPoint", "DetectSelection", "Folder", "FolderType", "Host", "ListeningMode", "MediaType",
+    "OSType", "OptionsField", "Person", "Port", "RedundancyType", "RegisterFlag", "RouteType", "Skill",
+    "SkillLevel", "State", "Switch", "SwitchType", "Tenant", "TraceMode", "Transaction", "TransactionType",
+    "VirtualQueue", "validate_skill_expression",
+]

@@ -1,0 +1,258 @@
+"""Application templates, applications, their ports and connections.
+
+A pacing *cluster* is an Application of type Application Cluster; a *node* is a Genesys Generic
+Server whose only connection is to its cluster (seeds/pacing-install.txt).
+"""
+
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
+from django.db import models
+
+from .base import ConfigObject, FolderType
+from .fields import OptionsField
+
+
+class ApplicationType(models.TextChoices):
+    """Configuration Server application types (CfgAppType) the product meets."""
+
+    APPLICATION_CLUSTER = "application_cluster", "Application Cluster"
+    GENESYS_GENERIC_SERVER = "genesys_generic_server", "Genesys Generic Server"
+    GENESYS_GENERIC_CLIENT = "genesys_generic_client", "Genesys Generic Client"
+    STAT_SERVER = "stat_server", "Stat Server"
+    MESSAGE_SERVER = "message_server", "Message Server"
+    INTERACTION_SERVER = "interaction_server", "Interaction Server"
+    INTERACTION_SERVER_PROXY = "interaction_server_proxy", "Interaction Server Proxy"
+    UNIVERSAL_ROUTING_SERVER = "universal_routing_server", "Universal Routing Server"
+    ORCHESTRATION_SERVER = "orchestration_server", "Orchestration Server"
+    DATABASE_ACCESS_POINT = "database_access_point", "Database Access Point"
+    DB_SERVER = "db_server", "DB Server"
+    CONFIGURATION_SERVER = "configuration_server", "Configuration Server"
+    SOLUTION_CONTROL_SERVER = "solution_control_server", "Solution Control Server"
+    T_SERVER = "t_server", "T-Server"
+    SIP_SERVER = "sip_server", "SIP Server"
+    CHAT_SERVER = "chat_server", "Chat Server"
+    EMAIL_SERVER = "email_server", "E-mail Server"
+    INTERACTION_CONCENTRATOR = "interaction_concentrator", "Interaction Concentrator"
+    GENESYS_ADMINISTRATOR_SERVER = "genesys_administrator_server", "Genesys Administrator Server"
+    THIRD_PARTY_SERVER = "third_party_server", "Third Party Server"
+
+
+#: application types that are not servers (no host, no ports needed)
+CLIENT_TYPES = {ApplicationType.DATABASE_ACCESS_POINT, ApplicationType.GENESYS_GENERIC_CLIENT}
+
+
+class RedundancyType(models.TextChoices):
+    NOT_SPECIFIED = "not_specified", "Not Specified"
+    WARM_STANDBY = "warm_standby", "Warm Standby"
+    HOT_STANDBY = "hot_standby", "Hot Standby"
+    NOT_REDUNDANT = "not_redundant", "Not Redundant"
+
+
+class ConnectionProtocol(models.TextChoices):
+    """Port and connection protocols. ``addp`` is Genesys' keep-alive protocol for connections."""
+
+    NONE = "", "—"
+    HTTP = "http", "http"
+    HTTPS = "https", "https"
+    ADDP = "addp", "addp"
+
+
+class ListeningMode(models.TextChoices):
+    UNSECURED = "unsecured", "Unsecured"
+    SECURED = "secured", "Secured"
+    AUTO_DETECT = "auto_detect", "Auto Detect"
+
+
+class TraceMode(models.TextChoices):
+    """Connection trace mode (CfgTraceMode)."""
+
+    UNKNOWN = "unknown", "Unknown Trace Mode"
+    OFF = "off", "Trace Is Turned Off"
+    LOCAL = "local", "Trace On This Side"
+    REMOTE = "remote", "Trace On Remote Side"
+    BOTH = "both", "Trace On Both Sides"
+
+
+port_id_validator = RegexValidator(
+    r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$",
+    "A port ID is letters, digits, '_', '.' or '-', starting with a letter or digit (e.g. default).",
+)
+timeout_validators = [MinValueValidator(0), MaxValueValidator(86400)]
+port_validators = [MinValueValidator(1), MaxValueValidator(65535)]
+
+
+class ApplicationTemplate(ConfigObject):
+    """An application template: type, version, default options (.apd) and option metadata (.xml)."""
+
+    folder_type = FolderType.APPLICATION_TEMPLATES
+
+    name = models.CharField(max_length=255, unique=True)
+    app_type = models.CharField("type", max_length=40, choices=ApplicationType.choices)
+    version = models.CharField(max_length=64)
+    default_options = OptionsField(help_text="Options an application created from this template starts with.")
+    default_annex = OptionsField(help_text="Annex an application created from this template starts with.")
+    metadata = models.JSONField(
+        default=dict, blank=True, editable=False,
+        help_text="Option metadata imported from the template's .xml (types, defaults, descriptions).",
+    )
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+    def natural_key(self):
+        return (self.name,)
+
+    def clean(self):
+        super().clean()
+        if self.pk:
+            old_type = ApplicationTemplate.objects.filter(pk=self.pk).values_list("app_type", flat=True).first()
+            if old_type and old_type != self.app_type and self.applications.exists():
+                raise ValidationError(
+                    {"app_type": "The type cannot change while applications are created from this template."}
+                )
+
+
+class Application(ConfigObject):
+    """A Configuration Server application (server or client)."""
+
+    folder_type = FolderType.APPLICATIONS
+
+    name = models.CharField(max_length=255, unique=True)
+    app_type = models.CharField("type", max_length=40, choices=ApplicationType.choices, blank=True,
+                                help_text="Taken from the template when left empty; fixed after creation.")
+    template = models.ForeignKey(ApplicationTemplate, on_delete=models.PROTECT, related_name="applications",
+                                 help_text="Fixed after creation.")
+    version = models.CharField(max_length=64, blank=True, help_text="Taken from the template when left empty.")
+    component_type = models.CharField(max_length=64, blank=True)
+    is_server = models.BooleanField("is application server", default=True)
+    host = models.ForeignKey("configdb.Host", on_delete=models.PROTECT, null=True, blank=True,
+                             related_name="applications")
+    working_directory = models.CharField(max_length=1024, blank=True)
+    command_line = models.CharField(max_length=1024, blank=True)
+    command_line_arguments = models.CharField(max_length=2048, blank=True)
+    startup_timeout = models.PositiveIntegerField(default=90, validators=timeout_validators)
+    shutdown_timeout = models.PositiveIntegerField(default=90, validators=timeout_validators)
+    auto_restart = models.BooleanField(default=False)
+    redundancy_type = models.CharField(max_length=16, choices=RedundancyType.choices,
+                                       default=RedundancyType.NOT_SPECIFIED)
+    backup_server = models.ForeignKey("self", on_delete=models.SET_NULL, null=True, blank=True,
+                                      related_name="+")
+    log_on_as_system = models.BooleanField(default=True)
+    tenants = models.ManyToManyField("configdb.Tenant", blank=True, related_name="served_by",
+                                     help_text="Tenants this application serves (the Tenants tab).")
+    options = OptionsField("application options")
+    annex = OptionsField()
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+    def natural_key(self):
+        return (self.name,)
+
+    def clean(self):
+        super().clean()
+        errors: dict[str, list[str]] = {}
+        template = self.template if self.template_id else None
+        if template is not None:
+            if not self.app_type:
+                self.app_type = template.app_type
+            if not self.version:
+                self.version = template.version
+            if template.app_type != self.app_type:
+                errors.setdefault("template", []).append(
+                    f"Template '{template}' is for {template.get_app_type_display()}, "
+                    f"not {ApplicationType(self.app_type).label}."
+                )
+        if self.pk:
+            old = Application.objects.filter(pk=self.pk).values("app_type", "template_id").first()
+            if old and old["app_type"] != self.app_type:
+                errors.setdefault("app_type", []).append("The type of an application cannot change after creation.")
+            if old and old["template_id"] != self.template_id:
+                errors.setdefault("template", []).append(
+                    "The template of an application cannot change after creation."
+                )
+        if self.is_server and self.app_type not in CLIENT_TYPES:
+            for field in ("working_directory", "command_line"):
+                if not getattr(self, field).strip():
+                    errors.setdefault(field, []).append("A server needs this (GAX's convention is '.').")
+            if not self.host_id:
+                errors.setdefault("host", []).append("A server needs a host.")
+        if self.backup_server_id:
+            if self.pk and self.backup_server_id == self.pk:
+                errors.setdefault("backup_server", []).append("An application cannot be its own backup.")
+            elif self.backup_server.app_type != self.app_type:
+                errors.setdefault("backup_server", []).append("The backup must be of the same type.")
+        if errors:
+            raise ValidationError(errors)
+
+
+class Port(models.Model):
+    """A listening port of an application (the Ports tab): ``default``, ``clustering``, …"""
+
+    application = models.ForeignKey(Application, on_delete=models.CASCADE, related_name="ports")
+    port_id = models.CharField("ID", max_length=64, validators=[port_id_validator])
+    port = models.PositiveIntegerField(validators=port_validators)
+    connection_protocol = models.CharField("connection", max_length=8, choices=ConnectionProtocol.choices,
+                                           blank=True)
+    listening_mode = models.CharField(max_length=12, choices=ListeningMode.choices,
+                                      default=ListeningMode.UNSECURED)
+    ha_sync = models.BooleanField("HA sync", default=False)
+    description = models.CharField(max_length=255, blank=True)
+
+    class Meta:
+        ordering = ["application", "port_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["application", "port_id"], name="port_id_unique_per_application",
+                                    violation_error_message="This application already has a port with this ID."),
+        ]
+
+    def __str__(self):
+        return f"{self.port_id}:{self.port}"
+
+
+class Connection(models.Model):
+    """A connection from an application to another one's port (the Connections tab)."""
+
+    application = models.ForeignKey(Application, on_delete=models.CASCADE, related_name="connections")
+    server = models.ForeignKey(Application, on_delete=models.PROTECT, related_name="connected_from")
+    port_id = models.CharField("port ID", max_length=64, default="default", validators=[port_id_validator])
+    connection_protocol = models.CharField(max_length=8, choices=ConnectionProtocol.choices, blank=True)
+    local_timeout = models.PositiveIntegerField(default=0, validators=timeout_validators)
+    remote_timeout = models.PositiveIntegerField(default=0, validators=timeout_validators)
+    trace_mode = models.CharField(max_length=8, choices=TraceMode.choices, default=TraceMode.OFF)
+    transport_parameters = models.CharField("transport protocol parameters", max_length=1024, blank=True)
+    application_parameters = models.CharField(max_length=1024, blank=True)
+
+    class Meta:
+        ordering = ["application", "server__name", "port_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["application", "server", "port_id"], name="connection_unique",
+                                    violation_error_message="This connection already exists."),
+        ]
+
+    def __str__(self):
+        return f"{self.server}:{self.port_id}" if self.server_id else self.port_id
+
+    @property
+    def secured(self) -> bool:
+        port = self.server.ports.filter(port_id=self.port_id).first() if self.server_id else None
+        return bool(port and port.listening_mode == ListeningMode.SECURED)
+
+    def clean(self):
+        super().clean()
+        if not self.server_id:
+            return
+        if self.application_id and self.server_id == self.application_id:
+            raise ValidationError({"server": "An application cannot connect to itself."})
+        port_ids = set(self.server.ports.values_list("port_id", flat=True))
+        if self.port_id not in port_ids:
+            have = ", ".join(sorted(port_ids)) or "none"
+            raise ValidationError(
+                {"port_id": f"Application '{self.server}' has no port with ID '{self.port_id}' (its ports: {have})."}
+            )

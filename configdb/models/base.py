@@ -1,0 +1,71 @@
+"""What every Configuration Server object shares: owning tenant, folder, state, timestamps."""
+
+from django.core.exceptions import ValidationError
+from django.db import models
+
+
+class State(models.TextChoices):
+    """Configuration Server's object state (CFGEnabled / CFGDisabled)."""
+
+    ENABLED = "enabled", "Enabled"
+    DISABLED = "disabled", "Disabled"
+
+
+class FolderType(models.TextChoices):
+    """What a folder holds; GAX shows one folder tree per object type."""
+
+    TENANTS = "tenant", "Tenants"
+    HOSTS = "host", "Hosts"
+    APPLICATION_TEMPLATES = "applicationtemplate", "Application Templates"
+    APPLICATIONS = "application", "Applications"
+    SWITCHES = "switch", "Switches"
+    DNS = "dn", "DNs"
+    PERSONS = "person", "Persons"
+    AGENT_GROUPS = "agentgroup", "Agent Groups"
+    SKILLS = "skill", "Skills"
+    MEDIA_TYPES = "mediatype", "Media Types"
+    ALARM_CONDITIONS = "alarmcondition", "Alarm Conditions"
+    TRANSACTIONS = "transaction", "Transactions"
+
+
+class ConfigObject(models.Model):
+    """Abstract base of every object a tenant owns.
+
+    As in Configuration Server, every object has an owning tenant (Environment for hosts,
+    applications and templates) and may sit in a folder of its own type.
+    """
+
+    #: the FolderType this model's objects may be filed in
+    folder_type: str = ""
+
+    tenant = models.ForeignKey(
+        "configdb.Tenant", on_delete=models.PROTECT, related_name="+", help_text="The owning tenant."
+    )
+    folder = models.ForeignKey(
+        "configdb.Folder", on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
+    )
+    state = models.CharField(max_length=8, choices=State.choices, default=State.ENABLED)
+    created = models.DateTimeField(auto_now_add=True)
+    modified = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        abstract = True
+
+    @property
+    def enabled(self) -> bool:
+        return self.state == State.ENABLED
+
+    def clean(self):
+        super().clean()
+        folder = self.folder if self.folder_id else None
+        if folder is not None:
+            errors = []
+            if folder.folder_type != self.folder_type:
+                errors.append(
+                    f"Folder '{folder}' holds {folder.get_folder_type_display()}, not "
+                    f"{FolderType(self.folder_type).label}."
+                )
+            if self.tenant_id and folder.tenant_id != self.tenant_id:
+                errors.append(f"Folder '{folder}' belongs to another tenant.")
+            if errors:
+                raise ValidationError({"folder": errors})

@@ -1,0 +1,83 @@
+"""Tenants and folders."""
+
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Q
+
+from .base import FolderType, State
+from .fields import OptionsField
+
+
+class Tenant(models.Model):
+    """A Configuration Server tenant; ``Environment`` is the service provider's own."""
+
+    name = models.CharField(max_length=255, unique=True)
+    description = models.CharField(max_length=1024, blank=True)
+    state = models.CharField(max_length=8, choices=State.choices, default=State.ENABLED)
+    options = OptionsField()
+    created = models.DateTimeField(auto_now_add=True)
+    modified = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+    def natural_key(self):
+        return (self.name,)
+
+
+class Folder(models.Model):
+    """A typed folder, such as the ``PacingService`` folder of alarm conditions."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="folders")
+    parent = models.ForeignKey("self", on_delete=models.CASCADE, null=True, blank=True, related_name="children")
+    name = models.CharField(max_length=255)
+    folder_type = models.CharField("type", max_length=32, choices=FolderType.choices)
+    description = models.CharField(max_length=1024, blank=True)
+    state = models.CharField(max_length=8, choices=State.choices, default=State.ENABLED)
+
+    class Meta:
+        ordering = ["folder_type", "name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "folder_type", "parent", "name"], name="folder_unique_name_in_parent",
+                violation_error_message="A folder with this name already exists here.",
+            ),
+            models.UniqueConstraint(
+                fields=["tenant", "folder_type", "name"], condition=Q(parent__isnull=True),
+                name="folder_unique_name_at_root",
+                violation_error_message="A top-level folder with this name and type already exists.",
+            ),
+        ]
+
+    def __str__(self):
+        return self.path
+
+    @property
+    def path(self) -> str:
+        parts, node, seen = [], self, set()
+        while node is not None and node.pk not in seen:
+            seen.add(node.pk)
+            parts.append(node.name)
+            node = node.parent
+        return " / ".join(reversed(parts))
+
+    def clean(self):
+        super().clean()
+        if self.parent_id:
+            parent = self.parent
+            errors = []
+            if parent.folder_type != self.folder_type:
+                errors.append("A folder must hold the same type of objects as its parent.")
+            if self.tenant_id and parent.tenant_id != self.tenant_id:
+                errors.append("A folder must belong to the same tenant as its parent.")
+            node, hops = parent, 0
+            while node is not None and hops < 1000:
+                if self.pk and node.pk == self.pk:
+                    errors.append("A folder cannot be placed inside itself.")
+                    break
+                node, hops = node.parent, hops + 1
+            if errors:
+                raise ValidationError({"parent": errors})

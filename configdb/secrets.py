@@ -1,0 +1,25 @@
+"""Which option keys hold secrets, and how a secret is shown.
+
+Configuration Server keeps credentials in ordinary options (``ewt/password`` in the
+``hybrid_integration`` transaction, DAP passwords). Any key *named* like a credential is treated
+as one everywhere: masked in the admin, masked in option exports, never logged.
+"""
+
+import re
+
+MASK = "********"
+
+_SECRET_KEY = re.compile(
+    r"(pass(word|wd|phrase)?|pwd|secret|token|api[-_.]?key|private[-_.]?key|credential)",
+    re.IGNORECASE,
+)
+
+
+def is_secret_key(key: str) -> bool:
+    """True for keys such as ``password``, ``client_secret``, ``db-passwd`` or ``api_key``."""
+    return bool(_SECRET_KEY.search(key or ""))
+
+
+def mask(value: str) -> str:
+    """What the UI shows instead of a secret value (nothing at all for an empty one)."""
+    return MASK if value else ""

@@ -1,0 +1,41 @@
+"""The admin site, laid out the way GAX lays out Configuration Server objects.
+
+GAX groups objects by the administrator's task (Environment, Switching, Accounts, Routing /
+eServices) rather than by Django app; each ModelAdmin names its group in ``gax_section``.
+"""
+
+from django.contrib import admin
+
+SECTION_ORDER = ["Environment", "Switching", "Accounts", "Routing / eServices", "Administration"]
+
+
+class PacingAdminSite(admin.AdminSite):
+    site_header = "Pacing Console"
+    site_title = "Pacing Console"
+    index_title = "Configuration"
+
+    def get_app_list(self, request, app_label=None):
+        apps = super().get_app_list(request, app_label)
+        if app_label:
+            return apps
+        sections: dict[str, dict] = {}
+        for app in apps:
+            for model in app["models"]:
+                model_admin = self._registry.get(model["model"])
+                name = getattr(model_admin, "gax_section", None) or "Administration"
+                section = sections.setdefault(
+                    name,
+                    {
+                        "name": name,
+                        "app_label": app["app_label"],
+                        "app_url": app["app_url"],
+                        "has_module_perms": True,
+                        "models": [],
+                    },
+                )
+                section["models"].append(model)
+        ordered = sorted(sections.values(), key=lambda s: SECTION_ORDER.index(s["name"])
+                         if s["name"] in SECTION_ORDER else len(SECTION_ORDER))
+        for section in ordered:
+            section["models"].sort(key=lambda m: m.get("gax_order", m["name"]))
+        return ordered

@@ -1,0 +1,1 @@
+"""Template import, the provisioning service and CLI, deployment wizards, the config doctor."""
