@@ -142,6 +142,8 @@ STORAGES = {
 }
 # Outside production, serve straight from the apps' static folders (no collectstatic needed).
 WHITENOISE_USE_FINDERS = not PRODUCTION
+if not PRODUCTION:
+    STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 
 # Redis: an explicit URL, or (unset) the embedded one the pacing app starts for itself.
 REDIS_URL = os.environ.get("REDIS_URL", "")

@@ -156,9 +156,9 @@ class VirtualQueue(DN):
         verbose_name = "virtual queue"
         verbose_name_plural = "virtual queues"
 
-    def clean(self):
+    def clean_fields(self, exclude=None):
         self.dn_type = DNType.VIRTUAL_QUEUE
-        super().clean()
+        super().clean_fields(exclude)
 
     def save(self, *args, **kwargs):
         self.dn_type = DNType.VIRTUAL_QUEUE
