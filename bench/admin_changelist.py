@@ -10,12 +10,13 @@ side by side to show whether they stay constant as the table grows.
 Prints figures only: it asserts nothing about timings and exits 0 whatever they are (non-zero only when
 something fails, e.g. PostgreSQL is unreachable or a page does not answer 200).
 
-    python3 dev.py bench admin_changelist [--rows 10000] [--pages 30] [--database URL] [--sql]
+    python3 dev.py bench admin_changelist [--rows 10000] [--pages 30] [--database URL] [--sql] [--tune-gc]
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
 import math
 import os
 import statistics
@@ -52,6 +53,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="timed requests per page, after one warm-up request (default %(default)s)")
     parser.add_argument("--sql", action="store_true",
                         help="also print the SQL of one request of each page at the full row count")
+    parser.add_argument("--tune-gc", action="store_true",
+                        help="before timing, gc.freeze() and gc.set_threshold(50000, 20, 100), as a gunicorn "
+                             "post_fork hook could: shows how much of the p95 is CPython's full garbage collections")
     args = parser.parse_args(argv)
     if args.rows < 1:
         parser.error("--rows must be at least 1")
@@ -175,8 +179,9 @@ def measure(client, label: str, url: str, rows: int, repeats: int, show_sql: boo
 
     response = fetch(client, url)  # warm-up
     shown = response.content.count(b'name="_selected_action"')
-    with CaptureQueriesContext(connection) as captured:
+    with CaptureQueriesContext(connection) as context:
         fetch(client, url)
+    captured = context.captured_queries  # now: the log is read lazily and the next request clears it
     timings = []
     for _ in range(repeats):
         started = time.perf_counter()
@@ -184,7 +189,7 @@ def measure(client, label: str, url: str, rows: int, repeats: int, show_sql: boo
         timings.append((time.perf_counter() - started) * 1000)
     if show_sql:
         print(f"\n-- {label} ({url}), {rows} rows: {len(captured)} queries")
-        for number, query in enumerate(captured.captured_queries, 1):
+        for number, query in enumerate(captured, 1):
             print(f"{number:>3}. [{float(query['time']) * 1000:6.1f} ms] {query['sql']}")
     return {
         "page": label, "url": url, "rows": rows, "shown": shown, "queries": len(captured),
@@ -203,7 +208,7 @@ def measure_all(client, rows: int, tenant_id: int, per_page: int, repeats: int, 
 
 def print_table(headers: list[str], rows: list[list[str]]) -> None:
     widths = [max(len(str(cell)) for cell in column) for column in zip(headers, *rows, strict=True)]
-    line = " | ".join("{:<%d}" % w for w in widths)
+    line = " | ".join(f"{{:<{w}}}" for w in widths)
     print(line.format(*headers))
     print("-+-".join("-" * w for w in widths))
     for row in rows:
@@ -237,7 +242,6 @@ def run(args: argparse.Namespace) -> None:
     from django.contrib import admin
     from django.db import connection
     from django.db.utils import OperationalError
-    from django.template.base import Template
     from django.test import Client
     from django.test.utils import setup_test_environment, teardown_test_environment
 
@@ -252,11 +256,7 @@ def run(args: argparse.Namespace) -> None:
 
     # A name of our own, so a concurrent `pytest` on the same server (test_<name>) is never clobbered.
     connection.settings_dict["TEST"]["NAME"] = f"test_{connection.settings_dict['NAME']}_bench"
-    real_render = Template._render
-    setup_test_environment()
-    # The test environment instruments template rendering so that the test client can keep every
-    # context; a browser pays nothing of that, so time the page with the plain renderer.
-    Template._render = real_render
+    setup_test_environment()  # adds "testserver" to ALLOWED_HOSTS, as the test runner does
     old_name = connection.settings_dict["NAME"]
     print(f"creating the throw-away database {connection.settings_dict['TEST']['NAME']} "
           f"on {connection.vendor} ({redact(args.database)}) ...", flush=True)
@@ -270,6 +270,10 @@ def run(args: argparse.Namespace) -> None:
         tenant, switch, folders, user = create_fixed_objects()
         client = Client()
         client.force_login(user)
+        if args.tune_gc:
+            gc.collect()
+            gc.freeze()
+            gc.set_threshold(50_000, 20, 100)
         phases = []
         small = min(SMALL_ROWS, args.rows)
         started = time.perf_counter()

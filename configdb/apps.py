@@ -4,3 +4,6 @@ from django.apps import AppConfig
 class ConfigdbConfig(AppConfig):
     name = "configdb"
     verbose_name = "Configuration"
+
+    def ready(self):
+        from . import signals  # noqa: F401  (connects the same-tenant guards)

@@ -70,9 +70,10 @@ class OptionsFormField(forms.Field):
             raise ValidationError(exc.problems, code="invalid_options") from None
 
     def has_changed(self, initial, data):
+        # A secret posted blank means "unchanged" (see ConfigObjectForm.clean), not a change.
         try:
-            return (initial or {}) != self.to_python(data)
-        except ValidationError:
+            return (initial or {}) != opts.keep_masked_secrets(self.to_python(data), initial)
+        except (ValidationError, opts.OptionsError):
             return True
 
 
@@ -85,5 +86,8 @@ class ConfigObjectForm(forms.ModelForm):
         for name, field in self.fields.items():
             if isinstance(field, OptionsFormField) and isinstance(cleaned.get(name), dict):
                 stored = getattr(self.instance, name, None) if self.instance.pk else None
-                cleaned[name] = opts.keep_masked_secrets(cleaned[name], stored)
+                try:
+                    cleaned[name] = opts.keep_masked_secrets(cleaned[name], stored)
+                except opts.OptionsError as exc:
+                    self.add_error(name, exc.problems)
         return cleaned

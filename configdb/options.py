@@ -9,10 +9,10 @@ GAX plain-text format::
     optimizationGoal=3
 
 Limits (ours; the vendor publishes none): section and key names 1–255 characters, values up to
-4,096 characters, at most 10,000 keys in one table, no NUL bytes anywhere, no line breaks in
-names or values (so the text format is lossless), no ``]`` in a section name and no ``=`` in a
-key (the text format could not read them back). Names are kept as typed; surrounding white space
-is stripped from names, never from values.
+4,096 characters, at most 10,000 keys in one table, no NUL bytes anywhere, no line breaks (any
+character ``str.splitlines`` breaks on) in names or values, no white space around names, no
+``]`` in a section name, no ``=`` in a key and no key starting with ``;``, ``#`` or ``[`` — so
+every valid table survives the text format unchanged. Values are kept exactly as typed.
 """
 
 from __future__ import annotations
@@ -26,6 +26,8 @@ MAX_NAME_LENGTH = 255
 MAX_VALUE_LENGTH = 4096
 MAX_KEYS = 10_000
 MAX_TEXT_BYTES = 1024 * 1024
+#: every character str.splitlines() breaks on: none may appear in a name or value
+LINE_BREAKS = frozenset("\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029")
 
 Options = dict[str, dict[str, str]]
 
@@ -61,12 +63,17 @@ def _name_problems(kind: str, name: object, where: str) -> list[str]:
         problems.append(f"{where}: the {kind} name is longer than {MAX_NAME_LENGTH} characters.")
     if "\x00" in name:
         problems.append(f"{where}: the {kind} name contains a NUL byte.")
-    if "\n" in name or "\r" in name:
+    if LINE_BREAKS.intersection(name):
         problems.append(f"{where}: the {kind} name contains a line break.")
-    if kind == "section" and ("]" in name or name.strip().startswith("[")):
+    if name.strip() and name != name.strip():
+        problems.append(f"{where}: the {kind} name starts or ends with white space.")
+    if kind == "section" and ("]" in name or name.startswith("[")):
         problems.append(f"{where}: a section name cannot contain '[' at its start or ']'.")
     if kind == "key" and "=" in name:
         problems.append(f"{where}: a key name cannot contain '='.")
+    if kind == "key" and name.startswith((";", "#", "[")):
+        problems.append(f"{where}: a key name cannot start with ';', '#' or '[' (the text format reads those "
+                        "as comments or sections).")
     return problems
 
 
@@ -78,7 +85,7 @@ def _value_problems(value: object, where: str) -> list[str]:
         problems.append(f"{where}: the value is longer than {MAX_VALUE_LENGTH} characters.")
     if "\x00" in value:
         problems.append(f"{where}: the value contains a NUL byte.")
-    if "\n" in value or "\r" in value:
+    if LINE_BREAKS.intersection(value):
         problems.append(f"{where}: the value contains a line break.")
     return problems
 
@@ -233,12 +240,21 @@ def keep_masked_secrets(new: Options, old: Mapping[str, Mapping[str, str]] | Non
     """Where ``new`` holds the mask (or nothing) for a secret key that ``old`` has, keep the old value.
 
     This is what lets an administrator save a form, or re-import an exported file, without ever
-    seeing or retyping a secret.
+    seeing or retyping a secret. The mask for a secret that has no stored value is an error: it
+    would otherwise be saved as the secret itself.
     """
     old = old or {}
     result = {s: dict(k) for s, k in new.items()}
+    problems = []
     for section, keys in result.items():
         for key, value in keys.items():
-            if is_secret_key(key) and value in ("", MASK) and old.get(section, {}).get(key):
+            if not is_secret_key(key) or value not in ("", MASK):
+                continue
+            if old.get(section, {}).get(key):
                 keys[key] = old[section][key]
+            elif value == MASK:
+                problems.append(f"section '{section}', key '{key}': holds the mask {MASK} but no secret is "
+                                "stored to keep; give the real value.")
+    if problems:
+        raise OptionsError(problems)
     return result

@@ -10,13 +10,15 @@ import re
 MASK = "********"
 
 _SECRET_KEY = re.compile(
-    r"(pass(word|wd|phrase)?|pwd|secret|token|api[-_.]?key|private[-_.]?key|credential)",
+    r"(password|passwd|passphrase|secret|token|credential|api[-_.]?key|private[-_.]?key"
+    r"|(^|[-_.])(pass|pwd)($|[-_.]))",
     re.IGNORECASE,
 )
 
 
 def is_secret_key(key: str) -> bool:
-    """True for keys such as ``password``, ``client_secret``, ``db-passwd`` or ``api_key``."""
+    """True for keys such as ``password``, ``client_secret``, ``db-passwd``, ``api_key`` or ``pass``
+    (but not ``bypass`` or ``passive-mode``)."""
     return bool(_SECRET_KEY.search(key or ""))
 
 

@@ -12,7 +12,7 @@ from django.core.exceptions import ValidationError
 from django.db import models, transaction
 
 from . import options as opts
-from .models import Application, ConfigObject, Connection, Port, State, Tenant
+from .models import Application, ConfigObject, Connection, Person, Port, SkillLevel, State, Tenant
 
 
 def _apply_template_defaults(app: Application) -> None:
@@ -114,6 +114,9 @@ def clone_object(obj: models.Model) -> models.Model:
     save_object(copy)
     for field, values in m2m.items():
         getattr(copy, field).set(values)
+    if isinstance(obj, Person):
+        for level in SkillLevel.objects.filter(person_id=original_pk):
+            save_object(SkillLevel(person=copy, skill_id=level.skill_id, level=level.level))
     if isinstance(obj, Application):
         for port in Port.objects.filter(application_id=original_pk):
             port.pk = None
@@ -150,13 +153,13 @@ def import_options(obj: models.Model, field: str, data: bytes | str, *, replace:
     """
     if field not in options_fields(type(obj)):
         raise ValidationError({field: "This object has no such options field."})
+    stored = getattr(obj, field) or {}
     try:
         incoming = opts.from_text(data)
+        new = incoming if replace else opts.merge(stored, incoming)
+        new = opts.keep_masked_secrets(new, stored)
     except opts.OptionsError as exc:
         raise ValidationError({field: exc.problems}) from None
-    stored = getattr(obj, field) or {}
-    new = incoming if replace else opts.merge(stored, incoming)
-    new = opts.keep_masked_secrets(new, stored)
     setattr(obj, field, new)
     save_object(obj)
     return new

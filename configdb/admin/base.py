@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.utils import flatten_fieldsets
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
@@ -59,16 +60,24 @@ class TenantFilter(admin.RelatedOnlyFieldListFilter):
     """Tenants that own at least one object of the list."""
 
 
+def _set_state(modeladmin, request, queryset, state: str, verb: str) -> None:
+    changed = 0
+    for obj in queryset:
+        try:
+            changed += services.set_state([obj], state)
+        except ValidationError as exc:
+            modeladmin.message_user(request, f"Could not {verb} '{obj}': {'; '.join(exc.messages)}", messages.ERROR)
+    modeladmin.message_user(request, f"{changed} object(s) {verb}d.", messages.SUCCESS)
+
+
 @admin.action(description="Enable selected objects")
 def enable(modeladmin, request, queryset):
-    changed = services.set_state(queryset, State.ENABLED)
-    modeladmin.message_user(request, f"{changed} object(s) enabled.", messages.SUCCESS)
+    _set_state(modeladmin, request, queryset, State.ENABLED, "enable")
 
 
 @admin.action(description="Disable selected objects")
 def disable(modeladmin, request, queryset):
-    changed = services.set_state(queryset, State.DISABLED)
-    modeladmin.message_user(request, f"{changed} object(s) disabled.", messages.SUCCESS)
+    _set_state(modeladmin, request, queryset, State.DISABLED, "disable")
 
 
 @admin.action(description="Clone selected objects")
@@ -109,9 +118,14 @@ class OptionsAdminMixin:
         ]
         return extra + super().get_urls()
 
+    def options_fields_shown(self, request, obj=None) -> list[str]:
+        """The options fields this admin's form shows (only those can be imported or exported here)."""
+        shown = set(flatten_fieldsets(self.get_fieldsets(request, obj)))
+        return [name for name in services.options_fields(self.model) if name in shown]
+
     def _options_object(self, request, object_id, field, *, change: bool):
         obj = self.get_object(request, object_id)
-        if obj is None or field not in services.options_fields(self.model):
+        if obj is None or field not in self.options_fields_shown(request, obj):
             raise Http404("No such object or options field.")
         allowed = self.has_change_permission(request, obj) if change else self.has_view_permission(request, obj)
         if not allowed:
@@ -161,8 +175,9 @@ class OptionsAdminMixin:
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         extra_context = dict(extra_context or {})
+        obj = self.get_object(request, object_id)
         extra_context["options_fields"] = [
-            (name, self.model._meta.get_field(name).verbose_name) for name in services.options_fields(self.model)
+            (name, self.model._meta.get_field(name).verbose_name) for name in self.options_fields_shown(request, obj)
         ]
         return super().change_view(request, object_id, form_url, extra_context)
 
@@ -172,6 +187,15 @@ class ServiceSaveMixin:
 
     def save_model(self, request, obj, form, change):
         services.save_object(obj)
+
+    def save_formset(self, request, form, formset, change):
+        # Inline rows (ports, connections, skill levels, links) take the same path as the object.
+        instances = formset.save(commit=False)
+        for obj in formset.deleted_objects:
+            obj.delete()
+        for obj in instances:
+            services.save_object(obj)
+        formset.save_m2m()
 
 
 class ConfigObjectAdmin(OptionsAdminMixin, ServiceSaveMixin, admin.ModelAdmin):

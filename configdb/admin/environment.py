@@ -89,21 +89,15 @@ class ApplicationTemplateAdmin(ConfigObjectAdmin):
 
 
 class PortFormSet(forms.BaseInlineFormSet):
-    """A port that other applications connect to cannot be removed or renamed from under them."""
+    """A port that other applications connect to cannot be removed from under them (renaming is
+    refused by Port.clean itself)."""
 
     def clean(self):
         super().clean()
-        if not self.instance.pk:
-            return
-        for form in self.forms:
-            if not form.instance.pk or not form.cleaned_data:
-                continue
-            old_id = Port.objects.filter(pk=form.instance.pk).values_list("port_id", flat=True).first()
-            leaving = form.cleaned_data.get("DELETE") or form.cleaned_data.get("port_id") != old_id
-            users = Connection.objects.filter(server=self.instance, port_id=old_id).select_related("application")
-            if leaving and users.exists():
-                names = ", ".join(sorted(c.application.name for c in users[:10]))
-                raise ValidationError(f"Port '{old_id}' is used by connections of {names}: change those first.")
+        for form in self.deleted_forms:
+            port = form.instance
+            if port.pk and port.connections_using(port._stored_port_id()).exists():
+                raise ValidationError(port.in_use_message(port._stored_port_id()))
 
 
 class PortInline(admin.TabularInline):

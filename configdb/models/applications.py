@@ -167,7 +167,7 @@ class Application(ConfigObject):
             if template.app_type != self.app_type:
                 errors.setdefault("template", []).append(
                     f"Template '{template}' is for {template.get_app_type_display()}, "
-                    f"not {ApplicationType(self.app_type).label}."
+                    f"not {self.get_app_type_display()}."
                 )
         if self.pk:
             old = Application.objects.filter(pk=self.pk).values("app_type", "template_id").first()
@@ -214,6 +214,29 @@ class Port(models.Model):
 
     def __str__(self):
         return f"{self.port_id}:{self.port}"
+
+    def connections_using(self, port_id: str | None = None):
+        """Connections of other applications that name this port (by its stored or given ID)."""
+        return Connection.objects.filter(server_id=self.application_id, port_id=port_id or self.port_id)
+
+    def _stored_port_id(self) -> str | None:
+        return Port.objects.filter(pk=self.pk).values_list("port_id", flat=True).first() if self.pk else None
+
+    def clean(self):
+        super().clean()
+        old_id = self._stored_port_id()
+        if old_id and old_id != self.port_id and self.connections_using(old_id).exists():
+            raise ValidationError({"port_id": self.in_use_message(old_id)})
+
+    def in_use_message(self, port_id: str) -> str:
+        names = sorted(self.connections_using(port_id).values_list("application__name", flat=True)[:10])
+        return f"Port '{port_id}' is used by connections of {', '.join(names)}: change those first."
+
+    def delete(self, *args, **kwargs):
+        old_id = self._stored_port_id()
+        if old_id and self.connections_using(old_id).exists():
+            raise ValidationError(self.in_use_message(old_id))
+        return super().delete(*args, **kwargs)
 
 
 class Connection(models.Model):

@@ -14,7 +14,6 @@ class State(models.TextChoices):
 class FolderType(models.TextChoices):
     """What a folder holds; GAX shows one folder tree per object type."""
 
-    TENANTS = "tenant", "Tenants"
     HOSTS = "host", "Hosts"
     APPLICATION_TEMPLATES = "applicationtemplate", "Application Templates"
     APPLICATIONS = "application", "Applications"

@@ -1,6 +1,7 @@
 """Database Access Points: an Application of type Database Access Point plus its DB Info."""
 
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator
 from django.db import models
 
 from .applications import Application, ApplicationType
@@ -28,7 +29,8 @@ class DatabaseAccessPoint(Application):
     db_username = models.CharField("user name", max_length=255, blank=True)
     db_password = models.CharField("password", max_length=1024, blank=True,
                                    help_text="Never shown; leave blank to keep the current one.")
-    query_timeout = models.PositiveIntegerField(default=0)
+    query_timeout = models.PositiveIntegerField(default=0, validators=[MaxValueValidator(86400)],
+                                                help_text="Seconds (0: no timeout).")
 
     class Meta:
         verbose_name = "database access point"

@@ -64,8 +64,25 @@ class Folder(models.Model):
             node = node.parent
         return " / ".join(reversed(parts))
 
+    def filed_objects(self, folder_type: str | None = None) -> int:
+        """How many objects (of the folder's stored type) and subfolders sit in this folder."""
+        from django.apps import apps
+
+        folder_type = folder_type or self.folder_type
+        count = self.children.count()
+        for model in apps.get_app_config("configdb").get_models():
+            if getattr(model, "folder_type", None) == folder_type and not model._meta.proxy:
+                count += model._default_manager.filter(folder_id=self.pk).count()
+        return count
+
     def clean(self):
         super().clean()
+        if self.pk:
+            old = Folder.objects.filter(pk=self.pk).values("folder_type", "tenant_id").first()
+            moved = old and (old["folder_type"] != self.folder_type or old["tenant_id"] != self.tenant_id)
+            if moved and self.filed_objects(old["folder_type"]):
+                raise ValidationError("The type or tenant of a folder cannot change while it holds objects or "
+                                      "subfolders.")
         if self.parent_id:
             parent = self.parent
             errors = []

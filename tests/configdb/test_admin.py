@@ -236,3 +236,20 @@ def test_dap_password_is_kept_when_left_blank(admin_client, full):
     assert response.status_code == 302, response.content.decode()[:2000]
     dap.refresh_from_db()
     assert dap.dbms_name == "pg1" and dap.db_password == "dap-pw-123"
+
+
+def test_saving_without_changes_records_no_change_to_a_secret(admin_client, full):
+    from django.contrib.admin.models import LogEntry
+
+    txn = Transaction.objects.get(name="hybrid_integration")
+    data = {"name": txn.name, "alias": txn.alias, "transaction_type": txn.transaction_type, "description": "",
+            "tenant": txn.tenant_id, "folder": txn.folder_id, "state": txn.state, "annex-present": "1",
+            "annex-section": ["ewt", "ewt", "general", "general"],
+            "annex-key": ["client_id", "password", "base_auth_url", "base_service_url"],
+            "annex-value": [txn.annex["ewt"]["client_id"], "", txn.annex["general"]["base_auth_url"],
+                            txn.annex["general"]["base_service_url"]]}
+    assert admin_client.post(url(Transaction, "change", txn.pk), data).status_code == 302
+    entry = LogEntry.objects.filter(object_id=str(txn.pk)).latest("action_time")
+    assert "Annex" not in entry.get_change_message()
+    txn.refresh_from_db()
+    assert txn.annex["ewt"]["password"] == "demo-client-secret"

@@ -2,6 +2,7 @@
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.db import transaction
 
 from configdb import services
 from configdb.models import (
@@ -225,3 +226,57 @@ def test_database_access_point_is_an_application(env_tenant):
     with pytest.raises(ValidationError):
         services.save_object(DatabaseAccessPoint(tenant=env_tenant, name="Bad_DAP", template=tmpl2,
                                                  dbms_type="postgre"))
+
+
+def test_a_port_in_use_cannot_be_renamed_or_deleted(env_tenant):
+    cluster = f.application(env_tenant, "Cluster")
+    node = f.application(env_tenant, "Node")
+    services.save_object(Connection(application=node, server=cluster, port_id="default"))
+    port = cluster.ports.get(port_id="default")
+    port.port_id = "renamed"
+    with pytest.raises(ValidationError, match="used by connections of Node"):
+        services.save_object(port)
+    port.refresh_from_db()
+    with pytest.raises(ValidationError, match="used by connections of Node"):
+        port.delete()
+    assert cluster.ports.filter(port_id="default").exists()
+
+
+def test_a_folder_with_contents_keeps_its_type(env_tenant):
+    folder = services.save_object(Folder(tenant=env_tenant, name="Alarms", folder_type=FolderType.ALARM_CONDITIONS))
+    services.save_object(AlarmCondition(tenant=env_tenant, name="A", detect_event_id=1, folder=folder))
+    folder.folder_type = FolderType.HOSTS
+    with pytest.raises(ValidationError, match="cannot change while it holds objects"):
+        services.save_object(folder)
+    empty = services.save_object(Folder(tenant=env_tenant, name="Empty", folder_type=FolderType.HOSTS))
+    empty.folder_type = FolderType.DNS
+    services.save_object(empty)
+
+
+def test_links_stay_inside_one_tenant_on_every_path(env_tenant, other_tenant):
+    mine = services.save_object(AgentGroup(tenant=env_tenant, name="Mine"))
+    foreign_queue = services.save_object(VirtualQueue(switch=f.switch(other_tenant, "OtherSW"), number="VQx"))
+    with pytest.raises(ValidationError, match="another tenant: VQx"), transaction.atomic():
+        mine.origination_dns.add(foreign_queue)
+    with pytest.raises(ValidationError, match="another tenant"), transaction.atomic():
+        foreign_queue.origination_for.add(mine)
+    assert not mine.origination_dns.exists()
+
+
+def test_an_unknown_type_is_a_field_error_not_a_crash(env_tenant):
+    tmpl = f.template(env_tenant)
+    app = Application(tenant=env_tenant, name="Odd", template=tmpl, app_type="nonsense", host=f.host(env_tenant),
+                      working_directory=".", command_line=".")
+    with pytest.raises(ValidationError) as err:
+        services.save_object(app)
+    assert "app_type" in errors_of(err)
+
+
+def test_cloning_a_person_copies_skills_and_media(demo):
+    from configdb.models import Person
+
+    person = Person.objects.get(user_name="blended.agent1")
+    copy = services.clone_object(person)
+    assert copy.user_name == "blended.agent1 (copy)" and copy.employee_id != person.employee_id
+    assert list(copy.skill_levels.values_list("skill__name", "level")) == [("Proactive", 5)]
+    assert sorted(copy.media_types.values_list("name", flat=True)) == ["chat", "voice"]

@@ -118,3 +118,23 @@ values = st.text(st.characters(blacklist_categories=("Cs", "Cc")), max_size=60)
 def test_any_valid_table_round_trips_through_text(table):
     table = {s: {k: v for k, v in keys.items() if not is_secret_key(k)} for s, keys in table.items()}
     assert opts.from_text(opts.to_text(table)) == table
+
+
+@pytest.mark.parametrize("key", ["bypass", "passive-mode", "compass", "cwd"])
+def test_words_containing_pass_are_not_secrets(key):
+    assert not is_secret_key(key)
+
+
+def test_the_mask_is_never_saved_as_a_secret():
+    with pytest.raises(opts.OptionsError, match="holds the mask"):
+        opts.keep_masked_secrets({"ewt": {"password": MASK}}, {})
+
+
+@pytest.mark.parametrize(
+    "table",
+    [{" s": {"k": "v"}}, {"s": {"k ": "v"}}, {"s": {"#k": "v"}}, {"s": {";k": "v"}}, {"s": {"[k": "v"}},
+     {"s": {"k": "a\u2028b"}}, {"s": {"k": "a\x0bb"}}, {"s": {"k": "a\x85b"}}],
+)
+def test_tables_the_text_format_could_not_keep_are_refused(table):
+    with pytest.raises(opts.OptionsError):
+        opts.validate(table)
