@@ -23,6 +23,7 @@ import statistics
 import sys
 import time
 from pathlib import Path
+from types import SimpleNamespace
 from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -45,7 +46,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--database", metavar="URL",
         default=os.environ.get("BENCH_DATABASE_URL") or DEFAULT_DATABASE_URL,
         help="database server to use, as a DATABASE_URL; only a test database derived from its name is "
-             "written to (default: $BENCH_DATABASE_URL, else %(default)s)",
+             f"written to (default: $BENCH_DATABASE_URL, else {DEFAULT_DATABASE_URL})",
     )
     parser.add_argument("--rows", type=int, default=10_000, metavar="N",
                         help="virtual queues in the table for the main measurement (default %(default)s)")
@@ -96,8 +97,8 @@ def percentile(samples: list[float], fraction: float) -> float:
 # --- data --------------------------------------------------------------------------------------------------
 
 
-def create_fixed_objects():
-    """The Environment tenant, a switch, a few DN folders, a few other DNs and a superuser."""
+def create_fixed_objects() -> SimpleNamespace:
+    """Two tenants with a switch each, a few DN folders, a few DNs of another type and a superuser."""
     from django.contrib.auth import get_user_model
 
     from configdb.models import DN, DNType, Folder, FolderType, Switch, Tenant
@@ -111,19 +112,21 @@ def create_fixed_objects():
         Folder.objects.create(tenant=tenant, parent=top, name=name, folder_type=FolderType.DNS)
         for name in ("Chat", "Email", "Voice", "Workitems")
     ]
-    # DNs of other types (and another tenant's queues), so the proxy's dn_type filter and the tenant
-    # filter have something to leave out.
+    # DNs of another type, for the proxy's dn_type filter to leave out.
     DN.objects.bulk_create(
         [DN(tenant=tenant, switch=switch, number=f"7{i:03d}", dn_type=DNType.EXTENSION) for i in range(50)]
-        + [DN(tenant=other, switch=other_switch, number=f"OQ{i:03d}", dn_type=DNType.VIRTUAL_QUEUE,
-              options={"pacing": {"media": "voice", "optimizationGoal": "5"}}) for i in range(20)]
     )
     user = get_user_model().objects.create_user("bench", "bench@example.com", is_staff=True, is_superuser=True)
-    return tenant, switch, folders, user
+    return SimpleNamespace(tenant=tenant, switch=switch, folders=folders, other=other, other_switch=other_switch,
+                           user=user)
 
 
-def add_virtual_queues(start: int, stop: int, tenant, switch, folders) -> None:
-    """Virtual queues numbered start..stop-1, bulk-created in batches."""
+def add_virtual_queues(start: int, stop: int, fixed: SimpleNamespace) -> None:
+    """Virtual queues numbered start..stop-1, bulk-created in batches.
+
+    One in ten belongs to the Other tenant; the Environment's are spread over its folders (one in seven in
+    none), one in ten is disabled.
+    """
     from configdb.models import DNType, State, VirtualQueue
 
     media = ("chat", "email", "voice", "workitem")
@@ -132,9 +135,11 @@ def add_virtual_queues(start: int, stop: int, tenant, switch, folders) -> None:
         batch = []
         for i in range(first, min(first + BATCH_SIZE, stop)):
             number = f"Queue {i:05d}"
+            mine = i % 10 != 5
             batch.append(VirtualQueue(
-                tenant=tenant, switch=switch, number=number, alias=number, dn_type=DNType.VIRTUAL_QUEUE,
-                folder=folders[i % len(folders)] if i % 7 else None,
+                tenant=fixed.tenant if mine else fixed.other, switch=fixed.switch if mine else fixed.other_switch,
+                number=number, alias=number, dn_type=DNType.VIRTUAL_QUEUE,
+                folder=fixed.folders[i % len(fixed.folders)] if mine and i % 7 else None,
                 state=State.DISABLED if i % 10 == 0 else State.ENABLED,
                 options={"pacing": {"media": media[i % 4], "optimizationGoal": goals[i % 4]}},
             ))
@@ -143,12 +148,13 @@ def add_virtual_queues(start: int, stop: int, tenant, switch, folders) -> None:
 
 
 def analyze() -> None:
-    """Refresh the planner's statistics, as autovacuum would on a live database."""
+    """Vacuum and refresh the planner's statistics, as autovacuum would on a live database (and so that
+    autovacuum does not start in the middle of the measurements)."""
     from django.db import connection
 
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
-            cursor.execute("ANALYZE")
+            cursor.execute("VACUUM ANALYZE")
 
 
 # --- measurement -------------------------------------------------------------------------------------------
@@ -215,13 +221,19 @@ def print_table(headers: list[str], rows: list[list[str]]) -> None:
         print(line.format(*row))
 
 
+def verdict(result: dict) -> str:
+    if result["p95"] < GOAL_MS:
+        return "met"
+    return "median only" if result["median"] < GOAL_MS else "MISSED"
+
+
 def report(results: list[dict], phases: list[list[dict]]) -> None:
-    print(f"\nAdmin changelist of virtual queues: GET {CHANGELIST_URL} (goal: p95 under {GOAL_MS:.0f} ms per page)\n")
+    print(f"\nAdmin changelist of virtual queues: GET {CHANGELIST_URL} (goal: under {GOAL_MS:.0f} ms per page)\n")
     print_table(
         ["page", "url", "rows", "shown", "median ms", "p95 ms", "queries", f"goal < {GOAL_MS:.0f} ms"],
         [[r["page"], r["url"].removeprefix(CHANGELIST_URL) or "/", str(r["rows"]), str(r["shown"]),
           f"{r['median']:.1f}", f"{r['p95']:.1f}", str(r["queries"]),
-          "met" if r["p95"] < GOAL_MS else "MISSED"] for r in results],
+          verdict(r)] for r in results],
     )
     if len(phases) == 2:
         small, large = phases
@@ -232,7 +244,8 @@ def report(results: list[dict], phases: list[list[dict]]) -> None:
             [[a["page"], str(a["queries"]), str(b["queries"]), "constant" if a["queries"] == b["queries"] else
               "GROWS"] for a, b in zip(small, large, strict=True)],
         )
-    print("\n('shown' = rows listed on the page; the figures are measurements, not assertions.)")
+    print(f"\n'shown' = rows listed on the page. goal: 'met' = p95 under {GOAL_MS:.0f} ms, 'median only' = the median "
+          "is under it but not the p95. The figures are measurements, not assertions.")
 
 
 # --- main --------------------------------------------------------------------------------------------------
@@ -267,9 +280,9 @@ def run(args: argparse.Namespace) -> None:
         fail(f"cannot create the test database: {str(exc).strip().splitlines()[0]}")
     try:
         per_page = admin.site._registry[VirtualQueue].list_per_page
-        tenant, switch, folders, user = create_fixed_objects()
+        fixed = create_fixed_objects()
         client = Client()
-        client.force_login(user)
+        client.force_login(fixed.user)
         if args.tune_gc:
             gc.collect()
             gc.freeze()
@@ -277,16 +290,16 @@ def run(args: argparse.Namespace) -> None:
         phases = []
         small = min(SMALL_ROWS, args.rows)
         started = time.perf_counter()
-        add_virtual_queues(0, small, tenant, switch, folders)
+        add_virtual_queues(0, small, fixed)
         seconds = time.perf_counter() - started
         if small < args.rows:
-            phases.append(measure_all(client, small, tenant.pk, per_page, args.pages, show_sql=False))
+            phases.append(measure_all(client, small, fixed.tenant.pk, per_page, args.pages, show_sql=False))
             started = time.perf_counter()
-            add_virtual_queues(small, args.rows, tenant, switch, folders)
+            add_virtual_queues(small, args.rows, fixed)
             seconds += time.perf_counter() - started
         print(f"populated {args.rows} virtual queues in {seconds:.1f} s (bulk_create, batches of {BATCH_SIZE})",
               flush=True)
-        phases.append(measure_all(client, args.rows, tenant.pk, per_page, args.pages, show_sql=args.sql))
+        phases.append(measure_all(client, args.rows, fixed.tenant.pk, per_page, args.pages, show_sql=args.sql))
         report([r for phase in phases for r in phase], phases)
     finally:
         connection.creation.destroy_test_db(old_name, verbosity=0)
@@ -296,7 +309,11 @@ def run(args: argparse.Namespace) -> None:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     setup_django(args.database)
-    run(args)
+    try:
+        run(args)
+    except KeyboardInterrupt:
+        print("admin_changelist: interrupted (the test database was dropped)", file=sys.stderr)
+        return 130
     return 0
 
 
