@@ -67,8 +67,8 @@ def cmd_run(args: argparse.Namespace) -> None:
     url = f"http://{args.host}:{args.port}/admin/"
     manage("ensure_admin", "--url", url)
     say(f"serving the web UI on {url} (Ctrl-C stops)")
-    run(BIN / "gunicorn", "pacingsite.wsgi:application", "--bind", f"{args.host}:{args.port}",
-        "--workers", str(args.workers), "--access-logfile", "-", "--graceful-timeout", "5")
+    run(BIN / "gunicorn", "-c", "python:pacingsite.gunicorn_conf", "pacingsite.wsgi:application",
+        "--bind", f"{args.host}:{args.port}", "--workers", str(args.workers))
 
 
 def cmd_test(args: argparse.Namespace) -> None:

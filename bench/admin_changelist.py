@@ -16,7 +16,6 @@ something fails, e.g. PostgreSQL is unreachable or a page does not answer 200).
 from __future__ import annotations
 
 import argparse
-import gc
 import math
 import os
 import statistics
@@ -54,9 +53,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="timed requests per page, after one warm-up request (default %(default)s)")
     parser.add_argument("--sql", action="store_true",
                         help="also print the SQL of one request of each page at the full row count")
-    parser.add_argument("--tune-gc", action="store_true",
-                        help="before timing, gc.freeze() and gc.set_threshold(50000, 20, 100), as a gunicorn "
-                             "post_fork hook could: shows how much of the p95 is CPython's full garbage collections")
+    parser.add_argument("--no-tune-gc", dest="tune_gc", action="store_false",
+                        help="leave CPython's garbage collector as it is; by default the benchmark tunes it as "
+                             "the product's gunicorn post_fork hook does (pacingsite/gunicorn_conf.py)")
     args = parser.parse_args(argv)
     if args.rows < 1:
         parser.error("--rows must be at least 1")
@@ -284,9 +283,9 @@ def run(args: argparse.Namespace) -> None:
         client = Client()
         client.force_login(fixed.user)
         if args.tune_gc:
-            gc.collect()
-            gc.freeze()
-            gc.set_threshold(50_000, 20, 100)
+            from pacingsite.gunicorn_conf import tune_gc
+
+            tune_gc()
         phases = []
         small = min(SMALL_ROWS, args.rows)
         started = time.perf_counter()

@@ -3,7 +3,7 @@
 from django.contrib import admin
 
 from ..models import DN, Switch, VirtualQueue
-from .base import ConfigObjectAdmin, options_value
+from .base import ConfigObjectAdmin, RelatedExistsFilter, options_value
 
 
 @admin.register(Switch)
@@ -25,7 +25,9 @@ class DNAdminBase(ConfigObjectAdmin):
     list_select_related_extra = ("switch",)
     search_fields = ["number", "alias"]
     autocomplete_fields = ["switch"]
-    extra_filters = (("switch", admin.RelatedOnlyFieldListFilter),)
+    # Served by the (dn_type, number) and (number) indexes, so a page does not sort the whole table.
+    ordering = ("number", "pk")
+    extra_filters = (("switch", RelatedExistsFilter),)
 
     def get_fieldsets(self, request, obj=None):
         main = ["number", "switch", "alias", "association", "register", "route_type", "folder", "state"]
@@ -37,7 +39,7 @@ class DNAdminBase(ConfigObjectAdmin):
 @admin.register(DN)
 class DNAdmin(DNAdminBase):
     list_display = ["number", "dn_type", "switch", "alias", "tenant", "folder_name", "state"]
-    extra_filters = ("dn_type", ("switch", admin.RelatedOnlyFieldListFilter))
+    extra_filters = ("dn_type", ("switch", RelatedExistsFilter))
 
 
 @admin.register(VirtualQueue)

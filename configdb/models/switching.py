@@ -114,7 +114,10 @@ class DN(ConfigObject):
             models.UniqueConstraint(fields=["switch", "number"], name="dn_number_unique_per_switch",
                                     violation_error_message="This switch already has a DN with this number."),
         ]
-        indexes = [models.Index(fields=["dn_type", "number"], name="dn_type_number")]
+        indexes = [
+            models.Index(fields=["dn_type", "number"], name="dn_type_number"),
+            models.Index(fields=["number"], name="dn_number"),
+        ]
 
     def __str__(self):
         return self.number
