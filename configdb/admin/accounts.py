@@ -4,7 +4,7 @@ from django.contrib import admin
 
 from .. import services
 from ..forms import ConfigObjectForm
-from ..models import AgentGroup, MediaType, Person, Skill, SkillLevel
+from ..models import AgentGroup, MediaType, OriginationDN, Person, Skill, SkillLevel
 from .base import ConfigObjectAdmin, same_tenant_formset
 
 
@@ -58,7 +58,7 @@ class PersonAdmin(ConfigObjectAdmin):
 
 
 class OriginationDNInline(admin.TabularInline):
-    model = AgentGroup.origination_dns.through
+    model = OriginationDN
     formset = same_tenant_formset("dn")
     extra = 0
     verbose_name = "origination DN"

@@ -9,6 +9,7 @@ from ..models import (
     AlarmCondition,
     Application,
     ApplicationTemplate,
+    ApplicationTenant,
     ApplicationType,
     Connection,
     DatabaseAccessPoint,
@@ -117,7 +118,7 @@ class ConnectionInline(admin.TabularInline):
 
 
 class ServedTenantInline(admin.TabularInline):
-    model = Application.tenants.through
+    model = ApplicationTenant
     extra = 0
     verbose_name = "tenant"
     verbose_name_plural = "tenants"

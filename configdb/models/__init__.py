@@ -4,6 +4,7 @@ from .agents import (
     AgentGroup,
     AgentGroupType,
     MediaType,
+    OriginationDN,
     Person,
     Skill,
     SkillLevel,
@@ -13,6 +14,7 @@ from .alarms import AlarmCategory, AlarmCondition, DetectSelection
 from .applications import (
     Application,
     ApplicationTemplate,
+    ApplicationTenant,
     ApplicationType,
     Connection,
     ConnectionProtocol,
@@ -31,9 +33,9 @@ from .transactions import Transaction, TransactionType
 
 __all__ = [
     "AgentGroup", "AgentGroupType", "AlarmCategory", "AlarmCondition", "Application", "ApplicationTemplate",
-    "ApplicationType", "ConfigObject", "Connection", "ConnectionProtocol", "DBMSType", "DN", "DNType",
-    "DatabaseAccessPoint", "DetectSelection", "Folder", "FolderType", "Host", "ListeningMode", "MediaType",
-    "OSType", "OptionsField", "Person", "Port", "RedundancyType", "RegisterFlag", "RouteType", "Skill",
-    "SkillLevel", "State", "Switch", "SwitchType", "Tenant", "TraceMode", "Transaction", "TransactionType",
-    "VirtualQueue", "validate_skill_expression",
+    "ApplicationTenant", "ApplicationType", "ConfigObject", "Connection", "ConnectionProtocol", "DBMSType", "DN",
+    "DNType", "DatabaseAccessPoint", "DetectSelection", "Folder", "FolderType", "Host", "ListeningMode",
+    "MediaType", "OSType", "OptionsField", "OriginationDN", "Person", "Port", "RedundancyType", "RegisterFlag",
+    "RouteType", "Skill", "SkillLevel", "State", "Switch", "SwitchType", "Tenant", "TraceMode", "Transaction",
+    "TransactionType", "VirtualQueue", "validate_skill_expression",
 ]

@@ -183,7 +183,7 @@ class AgentGroup(ConfigObject):
     agents = models.ManyToManyField(Person, blank=True, related_name="agent_groups")
     supervisors = models.ManyToManyField(Person, blank=True, related_name="supervised_groups")
     origination_dns = models.ManyToManyField("configdb.DN", blank=True, related_name="origination_for",
-                                             verbose_name="origination DNs")
+                                             through="configdb.OriginationDN", verbose_name="origination DNs")
     options = OptionsField()
 
     class Meta:
@@ -211,3 +211,25 @@ class AgentGroup(ConfigObject):
                 raise ValidationError({"skill_expression": exc.messages}) from None
         elif expression:
             raise ValidationError({"skill_expression": "Only a virtual agent group has a skill expression."})
+
+
+class OriginationDN(models.Model):
+    """A row of an agent group's Origination DNs tab."""
+
+    agent_group = models.ForeignKey(AgentGroup, on_delete=models.CASCADE)
+    dn = models.ForeignKey("configdb.DN", on_delete=models.CASCADE, verbose_name="DN")
+
+    class Meta:
+        verbose_name = "origination DN"
+        constraints = [
+            models.UniqueConstraint(fields=["agent_group", "dn"], name="origination_dn_unique",
+                                    violation_error_message="The group already lists this DN."),
+        ]
+
+    def __str__(self):
+        return self.dn.number if self.dn_id else ""
+
+    def clean(self):
+        super().clean()
+        if self.agent_group_id and self.dn_id and self.agent_group.tenant_id != self.dn.tenant_id:
+            raise ValidationError({"dn": f"DN '{self.dn}' belongs to another tenant."})

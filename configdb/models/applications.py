@@ -142,6 +142,7 @@ class Application(ConfigObject):
                                       related_name="+")
     log_on_as_system = models.BooleanField(default=True)
     tenants = models.ManyToManyField("configdb.Tenant", blank=True, related_name="served_by",
+                                     through="configdb.ApplicationTenant",
                                      help_text="Tenants this application serves (the Tenants tab).")
     options = OptionsField("application options")
     annex = OptionsField()
@@ -190,6 +191,23 @@ class Application(ConfigObject):
                 errors.setdefault("backup_server", []).append("The backup must be of the same type.")
         if errors:
             raise ValidationError(errors)
+
+
+class ApplicationTenant(models.Model):
+    """A row of an application's Tenants tab: a tenant the application serves."""
+
+    application = models.ForeignKey(Application, on_delete=models.CASCADE)
+    tenant = models.ForeignKey("configdb.Tenant", on_delete=models.CASCADE)
+
+    class Meta:
+        verbose_name = "served tenant"
+        constraints = [
+            models.UniqueConstraint(fields=["application", "tenant"], name="application_tenant_unique",
+                                    violation_error_message="The application already serves this tenant."),
+        ]
+
+    def __str__(self):
+        return self.tenant.name if self.tenant_id else ""
 
 
 class Port(models.Model):

@@ -230,7 +230,7 @@ def test_dap_password_is_kept_when_left_blank(admin_client, full):
         "dbms_name": "pg1", "dbms_type": "postgre", "database_name": "ixn", "db_username": "genesys",
         "db_password": "", "query_timeout": "0", "options-present": "1", "options-section": ["settings"],
         "options-key": ["dbprotocol"], "options-value": ["odbc"],
-        "Application_tenants-TOTAL_FORMS": "0", "Application_tenants-INITIAL_FORMS": "0",
+        "applicationtenant_set-TOTAL_FORMS": "0", "applicationtenant_set-INITIAL_FORMS": "0",
     }
     response = admin_client.post(url(DatabaseAccessPoint, "change", dap.pk), data)
     assert response.status_code == 302, response.content.decode()[:2000]
