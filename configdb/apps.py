@@ -6,4 +6,6 @@ class ConfigdbConfig(AppConfig):
     verbose_name = "Configuration"
 
     def ready(self):
-        from . import signals  # noqa: F401  (connects the same-tenant guards)
+        from . import history, signals  # noqa: F401  (connects the same-tenant guards)
+
+        history.connect()

@@ -13,6 +13,7 @@ start without an explicit ``SECRET_KEY`` and turns on the secure-cookie settings
 | REDIS_URL           | Redis (Celery broker, leader lease, stats)                | unset: embedded          |
 | ALLOWED_HOSTS       | comma-separated host names                                | localhost,127.0.0.1,[::1]|
 | PACING_VAR_DIR      | where the SQLite file, secret key and static files live   | ./var                    |
+| PACING_SECRETS_KEY  | Fernet key(s) encrypting stored secrets (or _KEY_FILE)    | generated into var/      |
 | LOG_LEVEL           | root log level                                            | INFO                     |
 """
 
@@ -62,6 +63,49 @@ def _secret_key() -> str:
 
 
 SECRET_KEY = _secret_key()
+
+
+def _secrets_keys() -> list[str]:
+    """Fernet keys that encrypt stored secrets (first one encrypts; all decrypt, for rotation).
+
+    From PACING_SECRETS_KEY (comma-separated) or the file named by PACING_SECRETS_KEY_FILE; in
+    development, one generated once into var/secrets.key; in production, missing is an error.
+    """
+    from cryptography.fernet import Fernet
+
+    raw = os.environ.get("PACING_SECRETS_KEY", "").strip()
+    key_file = os.environ.get("PACING_SECRETS_KEY_FILE", "").strip()
+    if not raw and key_file:
+        try:
+            raw = Path(key_file).read_text().strip()
+        except OSError as exc:
+            raise ImproperlyConfigured(f"PACING_SECRETS_KEY_FILE: cannot read {key_file}: {exc.strerror}.") from None
+    if not raw:
+        if PRODUCTION:
+            raise ImproperlyConfigured(
+                "PACING_SECRETS_KEY (or PACING_SECRETS_KEY_FILE) is not set. Production mode needs the key that "
+                "encrypts stored secrets; make one with: python -c 'from cryptography.fernet import Fernet; "
+                "print(Fernet.generate_key().decode())'"
+            )
+        VAR_DIR.mkdir(parents=True, exist_ok=True)
+        path = VAR_DIR / "secrets.key"
+        if not path.exists():
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as fh:
+                fh.write(Fernet.generate_key().decode())
+        raw = path.read_text().strip()
+    keys = [k.strip() for k in raw.split(",") if k.strip()]
+    for number, key in enumerate(keys, start=1):
+        try:
+            Fernet(key)
+        except ValueError:
+            raise ImproperlyConfigured(
+                f"PACING_SECRETS_KEY: key {number} is not a Fernet key (32 url-safe base64-encoded bytes)."
+            ) from None
+    return keys
+
+
+PACING_SECRETS_KEYS = _secrets_keys()
 DEBUG = env_flag("DEBUG")
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
@@ -90,6 +134,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "pacingsite.middleware.ActorMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 

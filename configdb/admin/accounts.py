@@ -5,7 +5,7 @@ from django.contrib import admin
 from .. import services
 from ..forms import ConfigObjectForm
 from ..models import AgentGroup, MediaType, OriginationDN, Person, Skill, SkillLevel
-from .base import ConfigObjectAdmin, same_tenant_formset
+from .base import ConfigInline, ConfigObjectAdmin, same_tenant_formset
 
 
 @admin.register(MediaType)
@@ -24,7 +24,7 @@ class SkillAdmin(ConfigObjectAdmin):
     fields = ["name", "tenant", "folder", "state"]
 
 
-class SkillLevelInline(admin.TabularInline):
+class SkillLevelInline(ConfigInline):
     model = SkillLevel
     formset = same_tenant_formset("skill")
     extra = 0
@@ -57,7 +57,7 @@ class PersonAdmin(ConfigObjectAdmin):
     ]
 
 
-class OriginationDNInline(admin.TabularInline):
+class OriginationDNInline(ConfigInline):
     model = OriginationDN
     formset = same_tenant_formset("dn")
     extra = 0

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin, messages
-from django.contrib.admin.utils import flatten_fieldsets
+from django.contrib.admin.utils import flatten_fieldsets, unquote
+from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Exists, OuterRef, Q
 from django.http import Http404, HttpResponse, HttpResponseRedirect
@@ -17,9 +18,9 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.text import slugify
 
-from .. import services
+from .. import access, services
 from ..forms import ConfigObjectForm
-from ..models import Folder, State, Tenant
+from ..models import Folder, ObjectChange, State
 
 
 def folder_paths(folder_type: str) -> list[tuple[int, str]]:
@@ -195,23 +196,111 @@ class OptionsAdminMixin:
         return super().change_view(request, object_id, form_url, extra_context)
 
 
+class TenantScopedMixin:
+    """The admin obeys the same tenant grants as the API (configdb/access.py): lists show only
+    granted tenants' objects, and only read-write grants allow adding, changing or deleting."""
+
+    def get_queryset(self, request):
+        return access.scope(super().get_queryset(request), request.user)
+
+    def has_add_permission(self, request, *args):
+        tenants = access.writable_tenant_ids(request.user)
+        return super().has_add_permission(request, *args) and (tenants is None or bool(tenants))
+
+    def has_change_permission(self, request, obj=None):
+        allowed = super().has_change_permission(request, obj)
+        return allowed and (obj is None or access.can_write_object(request.user, obj))
+
+    def has_delete_permission(self, request, obj=None):
+        allowed = super().has_delete_permission(request, obj)
+        return allowed and (obj is None or access.can_write_object(request.user, obj))
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        related = db_field.related_model
+        if related._meta.app_label == "configdb" and related._meta.model_name == "tenant":
+            kwargs.setdefault("queryset", access.writable_tenants(request.user))
+        elif related._meta.app_label == "configdb":
+            kwargs.setdefault("queryset", access.scope(related._default_manager.all(), request.user))
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+class TenantScopedInlineMixin:
+    """Inline rows (ports, connections, links) may be changed where their parent may."""
+
+    def get_queryset(self, request):
+        return access.scope(super().get_queryset(request), request.user)
+
+    def _parent_writable(self, request, obj):
+        return obj is None or access.can_write_object(request.user, obj)
+
+    def has_add_permission(self, request, obj=None):
+        return super().has_add_permission(request, obj) and self._parent_writable(request, obj)
+
+    def has_change_permission(self, request, obj=None):
+        return super().has_change_permission(request, obj) and self._parent_writable(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return super().has_delete_permission(request, obj) and self._parent_writable(request, obj)
+
+
 class ServiceSaveMixin:
     """Save through the service layer, so the admin runs the same code as the API and commands."""
 
+    def _check_write(self, request, obj):
+        # The owning tenant may be derived (a DN from its switch): check what is being saved.
+        if not access.can_write_object(request.user, obj):
+            raise PermissionDenied("You may not change this tenant's configuration.")
+
     def save_model(self, request, obj, form, change):
+        self._check_write(request, obj)
         services.save_object(obj)
+
+    def delete_model(self, request, obj):
+        self._check_write(request, obj)
+        super().delete_model(request, obj)
 
     def save_formset(self, request, form, formset, change):
         # Inline rows (ports, connections, skill levels, links) take the same path as the object.
         instances = formset.save(commit=False)
         for obj in formset.deleted_objects:
+            self._check_write(request, obj)
             obj.delete()
         for obj in instances:
+            self._check_write(request, obj)
             services.save_object(obj)
         formset.save_m2m()
 
 
-class ConfigObjectAdmin(OptionsAdminMixin, ServiceSaveMixin, admin.ModelAdmin):
+class HistoryAdminMixin:
+    """The History button shows the change history (who, when, before → after, secrets redacted)."""
+
+    object_history_template = "admin/configdb/object_history.html"
+
+    def history_view(self, request, object_id, extra_context=None):
+        obj = self.get_object(request, unquote(object_id))
+        if obj is None:
+            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+        if not self.has_view_or_change_permission(request, obj):
+            raise PermissionDenied
+        changes = ObjectChange.objects.filter(
+            content_type=ContentType.objects.get_for_model(self.model), object_id=str(obj.pk)
+        ).select_related("user")[:500]
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Change history: {obj}",
+            "subtitle": None,
+            "changes": changes,
+            "module_name": str(self.opts.verbose_name_plural).capitalize(),
+            "object": obj,
+            "opts": self.opts,
+            "preserved_filters": self.get_preserved_filters(request),
+            **(extra_context or {}),
+        }
+        request.current_app = self.admin_site.name
+        return TemplateResponse(request, self.object_history_template, context)
+
+
+class ConfigObjectAdmin(TenantScopedMixin, HistoryAdminMixin, OptionsAdminMixin, ServiceSaveMixin, admin.ModelAdmin):
     """Base admin of every tenant-owned configuration object."""
 
     form = ConfigObjectForm
@@ -239,14 +328,19 @@ class ConfigObjectAdmin(OptionsAdminMixin, ServiceSaveMixin, admin.ModelAdmin):
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "folder":
-            kwargs["queryset"] = Folder.objects.filter(folder_type=self.model.folder_type).select_related("parent")
-        elif db_field.name == "tenant":
-            kwargs["queryset"] = Tenant.objects.all()
+            folders = Folder.objects.filter(folder_type=self.model.folder_type).select_related("parent")
+            kwargs["queryset"] = access.scope(folders, request.user)
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     @admin.display(description="folder", ordering="folder__name")
     def folder_name(self, obj):
         return obj.folder.name if obj.folder_id else ""
+
+
+class ConfigInline(TenantScopedInlineMixin, admin.TabularInline):
+    """Base of the inlines (ports, connections, links)."""
+
+    extra = 0
 
 
 class SameTenantInlineFormSet(forms.BaseInlineFormSet):
@@ -277,9 +371,3 @@ def options_value(section: str, key: str, description: str):
         return (obj.options or {}).get(section, {}).get(key, "")
 
     return column
-
-
-__all__ = [
-    "ConfigObjectAdmin", "FolderFilter", "OptionsAdminMixin", "RelatedExistsFilter", "ServiceSaveMixin",
-    "TenantFilter", "clone", "disable", "enable", "folder_paths", "options_value", "same_tenant_formset",
-]

@@ -19,9 +19,12 @@ from ..models import (
     Tenant,
 )
 from .base import (
+    ConfigInline,
     ConfigObjectAdmin,
+    HistoryAdminMixin,
     OptionsAdminMixin,
     ServiceSaveMixin,
+    TenantScopedMixin,
     clone,
     disable,
     enable,
@@ -30,7 +33,7 @@ from .base import (
 
 
 @admin.register(Tenant)
-class TenantAdmin(OptionsAdminMixin, ServiceSaveMixin, admin.ModelAdmin):
+class TenantAdmin(TenantScopedMixin, HistoryAdminMixin, OptionsAdminMixin, ServiceSaveMixin, admin.ModelAdmin):
     form = ConfigObjectForm
     gax_section = "Environment"
     list_display = ["name", "description", "state"]
@@ -52,7 +55,7 @@ class FolderTypeFilter(admin.SimpleListFilter):
 
 
 @admin.register(Folder)
-class FolderAdmin(ServiceSaveMixin, admin.ModelAdmin):
+class FolderAdmin(TenantScopedMixin, HistoryAdminMixin, ServiceSaveMixin, admin.ModelAdmin):
     gax_section = "Environment"
     list_display = ["name", "folder_type", "folder_path", "tenant", "state"]
     list_filter = [FolderTypeFilter, ("tenant", admin.RelatedOnlyFieldListFilter), "state"]
@@ -101,14 +104,14 @@ class PortFormSet(forms.BaseInlineFormSet):
                 raise ValidationError(port.in_use_message(port._stored_port_id()))
 
 
-class PortInline(admin.TabularInline):
+class PortInline(ConfigInline):
     model = Port
     formset = PortFormSet
     extra = 0
     fields = ["port_id", "port", "connection_protocol", "listening_mode", "ha_sync", "description"]
 
 
-class ConnectionInline(admin.TabularInline):
+class ConnectionInline(ConfigInline):
     model = Connection
     fk_name = "application"
     extra = 0
@@ -117,7 +120,7 @@ class ConnectionInline(admin.TabularInline):
               "transport_parameters", "application_parameters"]
 
 
-class ServedTenantInline(admin.TabularInline):
+class ServedTenantInline(ConfigInline):
     model = ApplicationTenant
     extra = 0
     verbose_name = "tenant"

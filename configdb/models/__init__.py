@@ -1,5 +1,6 @@
 """The Configuration Server object model, one module per object family."""
 
+from .access import Access, TenantGrant
 from .agents import (
     AgentGroup,
     AgentGroupType,
@@ -26,12 +27,14 @@ from .applications import (
 from .base import ConfigObject, FolderType, State
 from .dap import DatabaseAccessPoint, DBMSType
 from .fields import OptionsField
+from .history import ChangeAction, ObjectChange
 from .hosts import Host, OSType
 from .switching import DN, DNType, RegisterFlag, RouteType, Switch, SwitchType, VirtualQueue
 from .tenancy import Folder, Tenant
 from .transactions import Transaction, TransactionType
 
 __all__ = [
+    "Access", "ChangeAction", "ObjectChange", "TenantGrant",
     "AgentGroup", "AgentGroupType", "AlarmCategory", "AlarmCondition", "Application", "ApplicationTemplate",
     "ApplicationTenant", "ApplicationType", "ConfigObject", "Connection", "ConnectionProtocol", "DBMSType", "DN",
     "DNType", "DatabaseAccessPoint", "DetectSelection", "Folder", "FolderType", "Host", "ListeningMode",

@@ -5,6 +5,7 @@ from django.core.validators import MaxValueValidator
 from django.db import models
 
 from .applications import Application, ApplicationType
+from .fields import EncryptedTextField
 
 
 class DBMSType(models.TextChoices):
@@ -27,8 +28,8 @@ class DatabaseAccessPoint(Application):
     dbms_type = models.CharField("DBMS type", max_length=16, choices=DBMSType.choices)
     database_name = models.CharField(max_length=255, blank=True)
     db_username = models.CharField("user name", max_length=255, blank=True)
-    db_password = models.CharField("password", max_length=1024, blank=True,
-                                   help_text="Never shown; leave blank to keep the current one.")
+    db_password = EncryptedTextField("password", blank=True,
+                                     help_text="Never shown; leave blank to keep the current one. Stored encrypted.")
     query_timeout = models.PositiveIntegerField(default=0, validators=[MaxValueValidator(86400)],
                                                 help_text="Seconds (0: no timeout).")
 

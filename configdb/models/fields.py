@@ -1,8 +1,10 @@
 """OptionsField: a JSON column holding ``section → key → string``, validated on every path."""
 
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxLengthValidator
 from django.db import models
 
+from .. import crypto
 from .. import options as opts
 
 
@@ -27,6 +29,14 @@ class OptionsField(models.JSONField):
         kwargs.setdefault("blank", True)
         super().__init__(*args, **kwargs)
 
+    def get_prep_value(self, value):
+        # Secret-named keys are encrypted on the way to the database…
+        return super().get_prep_value(crypto.encrypt_options(value))
+
+    def from_db_value(self, value, expression, connection):
+        # …and decrypted on the way back, so Python code only ever sees plain values.
+        return crypto.decrypt_options(super().from_db_value(value, expression, connection))
+
     def formfield(self, **kwargs):
         from ..forms import OptionsFormField
 
@@ -40,3 +50,29 @@ class OptionsField(models.JSONField):
         defaults.setdefault("help_text", self.help_text)
         return form_class(**{k: v for k, v in defaults.items() if k in ("required", "label", "help_text",
                                                                          "initial", "widget", "disabled")})
+
+
+class EncryptedTextField(models.TextField):
+    """A secret string (a DAP password) stored encrypted; plain text in Python, at most ``max_plain``."""
+
+    def __init__(self, *args, max_plain: int = 1024, **kwargs):
+        self.max_plain = max_plain
+        super().__init__(*args, **kwargs)
+        self.validators.append(MaxLengthValidator(max_plain))
+
+    def deconstruct(self):
+        name, path, args, kwargs = super().deconstruct()
+        if self.max_plain != 1024:
+            kwargs["max_plain"] = self.max_plain
+        return name, path, args, kwargs
+
+    def get_prep_value(self, value):
+        return crypto.encrypt(super().get_prep_value(value))
+
+    def from_db_value(self, value, expression, connection):
+        return crypto.decrypt(value)
+
+    def formfield(self, **kwargs):
+        from django import forms
+
+        return super().formfield(**{"widget": forms.PasswordInput(render_value=False), **kwargs})

@@ -2,6 +2,7 @@
 
 import pytest
 from django.contrib import admin
+from django.contrib.auth import get_user_model
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
@@ -13,7 +14,9 @@ from configdb.models import (
     ApplicationType,
     DatabaseAccessPoint,
     Folder,
+    ObjectChange,
     State,
+    TenantGrant,
     Transaction,
     VirtualQueue,
 )
@@ -32,6 +35,8 @@ def full(demo):
     services.save_object(DatabaseAccessPoint(tenant=demo, name="IXN_DAP", template=tmpl, dbms_type="postgre",
                                              database_name="ixn", db_username="genesys", db_password="dap-pw-123",
                                              options={"settings": {"dbprotocol": "odbc"}}))
+    operator = get_user_model().objects.create_user("operator", password="x")
+    TenantGrant.objects.create(user=operator, tenant=demo, access="read")
     return demo
 
 
@@ -43,7 +48,8 @@ def url(model, view, *args):
 def test_changelist_add_and_change_pages_render(admin_client, full, model):
     assert admin_client.get(url(model, "changelist")).status_code == 200
     assert admin_client.get(url(model, "changelist"), {"q": "Proactive"}).status_code == 200
-    assert admin_client.get(url(model, "add")).status_code == 200
+    read_only = model is ObjectChange
+    assert admin_client.get(url(model, "add")).status_code == (403 if read_only else 200)
     obj = model._default_manager.first()
     assert obj is not None, f"no {model.__name__} to open"
     response = admin_client.get(url(model, "change", obj.pk))

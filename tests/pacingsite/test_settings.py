@@ -5,6 +5,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from cryptography.fernet import Fernet
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 
@@ -13,7 +14,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def _settings(env: dict, tmp_path) -> subprocess.CompletedProcess:
     code = "import django; django.setup(); from django.conf import settings; print(settings.DEBUG)"
-    clean = {k: v for k, v in os.environ.items() if k not in ("SECRET_KEY", "DEBUG", "PACING_PRODUCTION")}
+    clean = {k: v for k, v in os.environ.items()
+             if k not in ("SECRET_KEY", "DEBUG", "PACING_PRODUCTION", "PACING_SECRETS_KEY", "PACING_SECRETS_KEY_FILE")}
     clean.update({"DJANGO_SETTINGS_MODULE": "pacingsite.settings", "PACING_VAR_DIR": str(tmp_path)}, **env)
     return subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=clean, capture_output=True, text=True,
                           timeout=60)
@@ -34,7 +36,21 @@ def test_production_mode_requires_a_secret_key(tmp_path):
     assert result.returncode != 0
     assert "SECRET_KEY is not set" in result.stderr
     assert not (tmp_path / "secret_key").exists()
-    assert _settings({"PACING_PRODUCTION": "1", "SECRET_KEY": "x" * 50}, tmp_path).returncode == 0
+    fernet_key = Fernet.generate_key().decode()
+    ok = _settings({"PACING_PRODUCTION": "1", "SECRET_KEY": "x" * 50, "PACING_SECRETS_KEY": fernet_key}, tmp_path)
+    assert ok.returncode == 0, ok.stderr
+
+
+def test_production_mode_requires_the_secrets_key(tmp_path):
+    result = _settings({"PACING_PRODUCTION": "1", "SECRET_KEY": "x" * 50}, tmp_path)
+    assert result.returncode != 0 and "PACING_SECRETS_KEY (or PACING_SECRETS_KEY_FILE) is not set" in result.stderr
+    result = _settings({"PACING_PRODUCTION": "1", "SECRET_KEY": "x" * 50, "PACING_SECRETS_KEY": "short"}, tmp_path)
+    assert result.returncode != 0 and "is not a Fernet key" in result.stderr
+    key_file = tmp_path / "key"
+    key_file.write_text(Fernet.generate_key().decode())
+    result = _settings({"PACING_PRODUCTION": "1", "SECRET_KEY": "x" * 50, "PACING_SECRETS_KEY_FILE": str(key_file)},
+                       tmp_path)
+    assert result.returncode == 0, result.stderr
 
 
 def test_debug_only_when_asked(tmp_path):

@@ -1,11 +1,10 @@
 """``manage.py load_demo``: load the seeds' example configuration (safe to run again)."""
 
-from django.core.management.base import BaseCommand
-
 from configdb.demo import load_demo
+from configdb.management.base import ConfigCommand
 
 
-class Command(BaseCommand):
+class Command(ConfigCommand):
     help = (
         "Load the demo configuration of the seeds (tenant Environment, host demosrv, MultiMediaSwitch, "
         "virtual queues Proactive Chat and Proactive Voice, four agent groups, Stat_Server, Message_Server, "

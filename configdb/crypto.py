@@ -1,0 +1,78 @@
+"""Secrets at rest: Fernet encryption of secret option values and secret fields.
+
+A secret is stored as ``enc:v1:<Fernet token>``; in memory it is plain text, so the model code
+never sees ciphertext and the database never sees plain text. Keys come from
+``settings.PACING_SECRETS_KEYS`` (the first encrypts, all decrypt: rotation is adding a new key
+in front, re-saving, then dropping the old one).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from functools import lru_cache
+
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from django.conf import settings
+from django.core.signals import setting_changed
+from django.dispatch import receiver
+
+from .secrets import is_secret_key
+
+PREFIX = "enc:v1:"
+
+
+class SecretDecryptionError(RuntimeError):
+    """A stored secret does not decrypt with the configured keys."""
+
+
+@lru_cache(maxsize=1)
+def _fernet() -> MultiFernet:
+    return MultiFernet([Fernet(key) for key in settings.PACING_SECRETS_KEYS])
+
+
+@receiver(setting_changed)
+def _reset(setting, **kwargs):
+    if setting == "PACING_SECRETS_KEYS":
+        _fernet.cache_clear()
+
+
+def is_encrypted(value: object) -> bool:
+    return isinstance(value, str) and value.startswith(PREFIX)
+
+
+def encrypt(value: str) -> str:
+    if not value or not isinstance(value, str) or is_encrypted(value):
+        return value
+    return PREFIX + _fernet().encrypt(value.encode()).decode()
+
+
+def decrypt(value: str) -> str:
+    if not is_encrypted(value):
+        return value
+    try:
+        return _fernet().decrypt(value[len(PREFIX):].encode()).decode()
+    except InvalidToken:
+        raise SecretDecryptionError(
+            "A stored secret does not decrypt with PACING_SECRETS_KEY: the key was changed or lost. "
+            "Restore the old key (keys may be listed comma-separated, newest first)."
+        ) from None
+
+
+def _map_secrets(options, func):
+    if not isinstance(options, Mapping):
+        return options
+    out = {}
+    for section, keys in options.items():
+        if isinstance(keys, Mapping):
+            out[section] = {k: func(v) if is_secret_key(k) and isinstance(v, str) else v for k, v in keys.items()}
+        else:
+            out[section] = keys
+    return out
+
+
+def encrypt_options(options):
+    return _map_secrets(options, encrypt)
+
+
+def decrypt_options(options):
+    return _map_secrets(options, decrypt)

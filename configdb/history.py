@@ -1,0 +1,182 @@
+"""Recording ObjectChange rows for every change of a configuration object, on every path.
+
+Signals (pre_save / post_save / post_delete / m2m_changed) catch the change wherever it comes
+from; a context variable says who is acting: the web request's user (set by
+``pacingsite.middleware.ActorMiddleware``, resolved late so API token users count too), a
+management command (``ConfigCommand``), a Celery task (``pacingsite.celery``), or else the process.
+"""
+
+from __future__ import annotations
+
+import datetime
+import decimal
+import sys
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from django.contrib.contenttypes.models import ContentType
+from django.db import models
+from django.db.models.signals import m2m_changed, post_delete, post_save, pre_save
+
+from .models import ChangeAction, ObjectChange
+from .models.fields import EncryptedTextField, OptionsField
+from .secrets import MASK, is_secret_key
+
+SKIPPED_MODELS = {"objectchange"}
+SKIPPED_FIELDS = {"created", "modified"}
+
+
+@dataclass
+class Actor:
+    name: str
+    via: str
+    user: object | None = None
+    request: object | None = None
+    request_id: uuid.UUID | None = field(default_factory=uuid.uuid4)
+
+    def resolve(self) -> tuple[object | None, str]:
+        user = self.user
+        if user is None and self.request is not None:
+            user = getattr(self.request, "user", None)
+        if user is not None and getattr(user, "is_authenticated", False):
+            return user, user.get_username()
+        return None, self.name
+
+
+_actor: ContextVar[Actor | None] = ContextVar("pacing_actor", default=None)
+
+
+def current_actor() -> Actor:
+    actor = _actor.get()
+    if actor is not None:
+        return actor
+    argv = [Path(sys.argv[0]).name, *sys.argv[1:2]] if sys.argv else ["python"]
+    return Actor(name=f"process:{' '.join(argv)}"[:150], via="process", request_id=None)
+
+
+@contextmanager
+def acting_as(name: str, via: str, *, user=None, request=None) -> Iterator[Actor]:
+    """Everything changed inside is recorded as done by this actor."""
+    actor = Actor(name=name[:150], via=via, user=user, request=request)
+    token = _actor.set(actor)
+    try:
+        yield actor
+    finally:
+        _actor.reset(token)
+
+
+def set_actor(name: str, via: str, *, user=None):
+    """For frameworks with separate start/end hooks (Celery): returns the token for reset_actor."""
+    return _actor.set(Actor(name=name[:150], via=via, user=user))
+
+
+def reset_actor(token) -> None:
+    _actor.reset(token)
+
+
+def redact_options(options):
+    if not isinstance(options, dict):
+        return options
+    return {s: {k: (MASK if is_secret_key(k) and v else v) for k, v in keys.items()} if isinstance(keys, dict)
+            else keys for s, keys in options.items()}
+
+
+def _json(value):
+    if isinstance(value, datetime.datetime | datetime.date | datetime.time):
+        return value.isoformat()
+    if isinstance(value, decimal.Decimal | uuid.UUID):
+        return str(value)
+    return value
+
+
+def snapshot(obj: models.Model) -> dict:
+    """The object's stored values, JSON-ready, secrets redacted (foreign keys as ids)."""
+    data = {}
+    for f in obj._meta.concrete_fields:
+        if f.name in SKIPPED_FIELDS or (f.one_to_one and f.remote_field.parent_link):
+            continue
+        value = getattr(obj, f.attname)
+        if isinstance(f, OptionsField):
+            value = redact_options(value)
+        elif isinstance(f, EncryptedTextField):
+            value = MASK if value else ""
+        data[f.name if not f.is_relation else f.name] = _json(value)
+    return data
+
+
+def _tracked(sender) -> bool:
+    meta = sender._meta
+    return meta.app_label == "configdb" and meta.model_name not in SKIPPED_MODELS
+
+
+def _tenant_id(obj):
+    from .access import tenant_id_of
+
+    try:
+        return tenant_id_of(obj)
+    except models.ObjectDoesNotExist:
+        return None
+
+
+def record(obj: models.Model, action: str, prechange: dict | None, postchange: dict | None) -> ObjectChange:
+    actor = current_actor()
+    user, name = actor.resolve()
+    return ObjectChange.objects.create(
+        user=user, actor=name, via=actor.via, request_id=actor.request_id, action=action,
+        content_type=ContentType.objects.get_for_model(obj), object_id=str(obj.pk),
+        object_repr=str(obj)[:255], tenant_id=_tenant_id(obj), prechange=prechange, postchange=postchange,
+    )
+
+
+def _pre_save(sender, instance, raw=False, **kwargs):
+    if raw or not _tracked(sender):
+        return
+    instance._pacing_prechange = None
+    if instance.pk is not None and not instance._state.adding:
+        old = sender._base_manager.filter(pk=instance.pk).first()
+        instance._pacing_prechange = snapshot(old) if old is not None else None
+
+
+def _post_save(sender, instance, created, raw=False, **kwargs):
+    if raw or not _tracked(sender):
+        return
+    pre = None if created else getattr(instance, "_pacing_prechange", None)
+    post = snapshot(instance)
+    if not created and pre == post:
+        return
+    record(instance, ChangeAction.CREATE if created else ChangeAction.UPDATE, pre, post)
+
+
+def _post_delete(sender, instance, **kwargs):
+    if not _tracked(sender):
+        return
+    record(instance, ChangeAction.DELETE, snapshot(instance), None)
+
+
+def _m2m_changed(sender, instance, action, reverse, model, pk_set, **kwargs):
+    """A link added or removed is an update of the object that owns the field (not of the far side)."""
+    if action not in ("pre_add", "pre_remove", "pre_clear", "post_add", "post_remove", "post_clear"):
+        return
+    if reverse or not _tracked(type(instance)):
+        return
+    field_name = next((f.name for f in type(instance)._meta.many_to_many if f.remote_field.through is sender), None)
+    if field_name is None:
+        return
+    if action.startswith("pre_"):
+        instance._pacing_m2m_before = sorted(getattr(instance, field_name).values_list("pk", flat=True))
+        return
+    before = getattr(instance, "_pacing_m2m_before", None)
+    after = sorted(getattr(instance, field_name).values_list("pk", flat=True))
+    if before != after:
+        record(instance, ChangeAction.UPDATE, {field_name: before}, {field_name: after})
+
+
+def connect() -> None:
+    pre_save.connect(_pre_save, dispatch_uid="pacing-history-pre-save")
+    post_save.connect(_post_save, dispatch_uid="pacing-history-post-save")
+    post_delete.connect(_post_delete, dispatch_uid="pacing-history-post-delete")
+    m2m_changed.connect(_m2m_changed, dispatch_uid="pacing-history-m2m")
