@@ -53,6 +53,18 @@ def check_same_tenant(tenant_id: int | None, related: Iterable[models.Model], fi
 
 
 @transaction.atomic
+def set_links(obj: models.Model, field: str, related: Iterable[models.Model]) -> None:
+    """Replace a many-to-many field's links (agents, origination DNs, served tenants, media types).
+
+    Agent groups and persons link only to their own tenant's objects; served tenants may be any.
+    """
+    related = list(related)
+    if field != "tenants":
+        check_same_tenant(getattr(obj, "tenant_id", None), related, field)
+    getattr(obj, field).set(related)
+
+
+@transaction.atomic
 def set_state(objects: Iterable[ConfigObject | Tenant], state: str) -> int:
     """Enable or disable objects; returns how many changed."""
     state = State(state)

@@ -119,6 +119,9 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "rest_framework",
+    "django_filters",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "pacingsite",
     "provisioning",
     "pacing",
@@ -189,6 +192,32 @@ STORAGES = {
 WHITENOISE_USE_FINDERS = not PRODUCTION
 if not PRODUCTION:
     STATIC_ROOT.mkdir(parents=True, exist_ok=True)
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "pacingsite.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PARSER_CLASSES": ["configdb.api.base.StrictJSONParser"],
+    "DEFAULT_RENDERER_CLASSES": ["configdb.api.base.OrjsonRenderer"],
+    "DEFAULT_PAGINATION_CLASS": "configdb.api.base.OrderedLimitOffsetPagination",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "configdb.api.base.exception_handler",
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Pacing Console API",
+    "DESCRIPTION": "Configuration Server objects, pacing targets and stats. Authenticate with "
+                   "'Authorization: Token <key>' (manage.py api_token issue) or a session.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+}
+PACING_API_MAX_BODY = int(os.environ.get("PACING_API_MAX_BODY", str(16 * 1024 * 1024)))
+PACING_API_MAX_BULK = 20_000
 
 # Redis: an explicit URL, or (unset) the embedded one the pacing app starts for itself.
 REDIS_URL = os.environ.get("REDIS_URL", "")

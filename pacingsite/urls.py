@@ -1,9 +1,10 @@
-"""URLs: the admin at the root of the UI, health endpoints without login."""
+"""URLs: the admin, the REST API (/api/v1/), its schema and docs, health endpoints without login."""
 
 from django.contrib import admin
 from django.http import JsonResponse
-from django.urls import path
+from django.urls import include, path
 from django.views.generic import RedirectView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 
 def healthz(request):
@@ -11,8 +12,13 @@ def healthz(request):
     return JsonResponse({"status": "ok"})
 
 
+api_v1 = ([path("", include("configdb.api.urls"))], "api")
+
 urlpatterns = [
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
     path("admin/", admin.site.urls),
+    path("api/v1/", include(api_v1)),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("healthz", healthz, name="healthz"),
 ]

@@ -3,13 +3,15 @@
 from django.conf import settings
 from django.db import models
 
+from .base import FieldNamedConstraints
+
 
 class Access(models.TextChoices):
     READ = "read", "Read-only"
     WRITE = "write", "Read-write"
 
 
-class TenantGrant(models.Model):
+class TenantGrant(FieldNamedConstraints):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="tenant_grants")
     tenant = models.ForeignKey("configdb.Tenant", on_delete=models.CASCADE, related_name="grants")
     access = models.CharField(max_length=8, choices=Access.choices, default=Access.READ)

@@ -6,7 +6,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
-from .base import ConfigObject, FolderType
+from .base import ConfigObject, FieldNamedConstraints, FolderType
 from .fields import OptionsField
 
 
@@ -80,7 +80,7 @@ class Person(ConfigObject):
         return (self.user_name,)
 
 
-class SkillLevel(models.Model):
+class SkillLevel(FieldNamedConstraints):
     person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="skill_levels")
     skill = models.ForeignKey(Skill, on_delete=models.CASCADE, related_name="levels")
     level = models.PositiveSmallIntegerField(default=1, validators=[MinValueValidator(0), MaxValueValidator(1000)])
@@ -213,7 +213,7 @@ class AgentGroup(ConfigObject):
             raise ValidationError({"skill_expression": "Only a virtual agent group has a skill expression."})
 
 
-class OriginationDN(models.Model):
+class OriginationDN(FieldNamedConstraints):
     """A row of an agent group's Origination DNs tab."""
 
     agent_group = models.ForeignKey(AgentGroup, on_delete=models.CASCADE)

@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 
-from .base import ConfigObject, FolderType
+from .base import ConfigObject, FieldNamedConstraints, FolderType
 from .fields import OptionsField
 
 
@@ -193,7 +193,7 @@ class Application(ConfigObject):
             raise ValidationError(errors)
 
 
-class ApplicationTenant(models.Model):
+class ApplicationTenant(FieldNamedConstraints):
     """A row of an application's Tenants tab: a tenant the application serves."""
 
     application = models.ForeignKey(Application, on_delete=models.CASCADE)
@@ -210,7 +210,7 @@ class ApplicationTenant(models.Model):
         return self.tenant.name if self.tenant_id else ""
 
 
-class Port(models.Model):
+class Port(FieldNamedConstraints):
     """A listening port of an application (the Ports tab): ``default``, ``clustering``, …"""
 
     application = models.ForeignKey(Application, on_delete=models.CASCADE, related_name="ports")
@@ -257,7 +257,7 @@ class Port(models.Model):
         return super().delete(*args, **kwargs)
 
 
-class Connection(models.Model):
+class Connection(FieldNamedConstraints):
     """A connection from an application to another one's port (the Connections tab)."""
 
     application = models.ForeignKey(Application, on_delete=models.CASCADE, related_name="connections")

@@ -1,6 +1,6 @@
 """What every Configuration Server object shares: owning tenant, folder, state, timestamps."""
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import models
 
 
@@ -27,7 +27,28 @@ class FolderType(models.TextChoices):
     TRANSACTIONS = "transaction", "Transactions"
 
 
-class ConfigObject(models.Model):
+class FieldNamedConstraints(models.Model):
+    """Uniqueness errors name the field a user would change (``number: This switch already has a
+    DN with this number``), not the whole form: the last field of each unique constraint."""
+
+    class Meta:
+        abstract = True
+
+    def validate_constraints(self, exclude=None):
+        errors: dict[str, list] = {}
+        for model_class, constraints in self.get_constraints():
+            for constraint in constraints:
+                try:
+                    constraint.validate(model_class, self, exclude=exclude)
+                except ValidationError as exc:
+                    fields = getattr(constraint, "fields", ())
+                    key = fields[-1] if fields else NON_FIELD_ERRORS
+                    errors.setdefault(key, []).extend(exc.error_list)
+        if errors:
+            raise ValidationError(errors)
+
+
+class ConfigObject(FieldNamedConstraints):
     """Abstract base of every object a tenant owns.
 
     As in Configuration Server, every object has an owning tenant (Environment for hosts,

@@ -4,11 +4,11 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 
-from .base import FolderType, State
+from .base import FieldNamedConstraints, FolderType, State
 from .fields import OptionsField
 
 
-class Tenant(models.Model):
+class Tenant(FieldNamedConstraints):
     """A Configuration Server tenant; ``Environment`` is the service provider's own."""
 
     name = models.CharField(max_length=255, unique=True)
@@ -28,7 +28,7 @@ class Tenant(models.Model):
         return (self.name,)
 
 
-class Folder(models.Model):
+class Folder(FieldNamedConstraints):
     """A typed folder, such as the ``PacingService`` folder of alarm conditions."""
 
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="folders")

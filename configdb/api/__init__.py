@@ -1,0 +1,1 @@
+"""The REST API of the configuration objects (/api/v1/)."""

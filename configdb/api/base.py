@@ -1,0 +1,117 @@
+"""API plumbing every app's API shares: strict JSON, pagination, strict filters, error shapes."""
+
+from __future__ import annotations
+
+import orjson
+from django.conf import settings
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db.models import ProtectedError, RestrictedError
+from rest_framework import exceptions, filters, pagination, parsers, renderers, status
+from rest_framework.response import Response
+from rest_framework.serializers import as_serializer_error
+from rest_framework.views import exception_handler as drf_exception_handler
+
+#: query parameters that are not filters
+RESERVED_PARAMS = {"limit", "offset", "ordering", "format", "q", "brief"}
+
+
+class PayloadTooLarge(exceptions.APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_detail = "The request body is too large."
+    default_code = "too_large"
+
+
+class StrictJSONParser(parsers.BaseParser):
+    """JSON through orjson: fast, and a bounded nesting depth (deep JSON is a 400, never a crash)."""
+
+    media_type = "application/json"
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        request = (parser_context or {}).get("request")
+        limit = settings.PACING_API_MAX_BODY
+        length = int(request.META.get("CONTENT_LENGTH") or 0) if request is not None else 0
+        if length > limit:
+            raise PayloadTooLarge(f"The request body is larger than {limit // (1024 * 1024)} MiB.")
+        data = stream.read(limit + 1) if stream is not None else b""
+        if len(data) > limit:
+            raise PayloadTooLarge(f"The request body is larger than {limit // (1024 * 1024)} MiB.")
+        if not data:
+            raise exceptions.ParseError("The request body is empty; expected JSON.")
+        try:
+            return orjson.loads(data)
+        except orjson.JSONDecodeError as exc:
+            raise exceptions.ParseError(f"Malformed JSON: {exc}") from None
+
+
+class OrjsonRenderer(renderers.BaseRenderer):
+    media_type = "application/json"
+    format = "json"
+    charset = None
+
+    def render(self, data, accepted_media_type=None, renderer_context=None):
+        if data is None:
+            return b""
+        return orjson.dumps(data, option=orjson.OPT_NON_STR_KEYS, default=str)
+
+
+class OrderedLimitOffsetPagination(pagination.LimitOffsetPagination):
+    """?limit=&offset= (default 100, at most 1000); refuses an unordered queryset, whose pages would
+    overlap and skip rows from one request to the next."""
+
+    default_limit = 100
+    max_limit = 1000
+
+    def paginate_queryset(self, queryset, request, view=None):
+        if hasattr(queryset, "ordered") and not queryset.ordered:
+            raise TypeError(f"Refusing to paginate an unordered queryset of {queryset.model.__name__}.")
+        for name in (self.limit_query_param, self.offset_query_param):
+            raw = request.query_params.get(name)
+            if raw is not None and (not raw.isdigit() or len(raw) > 9):
+                raise exceptions.ValidationError({name: "Must be a whole number from 0."})
+        return super().paginate_queryset(queryset, request, view)
+
+
+class StrictFilterBackend:
+    """Answers 400 to an unknown query parameter instead of silently returning everything."""
+
+    def filter_queryset(self, request, queryset, view):
+        filterset_class = getattr(view, "filterset_class", None)
+        known = set(RESERVED_PARAMS)
+        if filterset_class is not None:
+            known |= set(filterset_class.base_filters)
+        unknown = sorted(set(request.query_params) - known)
+        if unknown:
+            raise exceptions.ValidationError(dict.fromkeys(unknown, "Unknown filter parameter."))
+        return queryset
+
+
+class OrderingFilter(filters.OrderingFilter):
+    """?ordering=name,-id; an unknown field is a 400, not ignored."""
+
+    def get_ordering(self, request, queryset, view):
+        raw = request.query_params.get(self.ordering_param)
+        if raw:
+            fields = [f.strip() for f in raw.split(",") if f.strip()]
+            valid = {name for name, _ in self.get_valid_fields(queryset, view, {"request": request})}
+            bad = [f for f in fields if f.lstrip("-") not in valid]
+            if bad:
+                raise exceptions.ValidationError({self.ordering_param: f"Cannot order by {', '.join(bad)}; "
+                                                  f"choose from {', '.join(sorted(valid))}."})
+            return [*fields, "pk"]
+        return self.get_default_ordering(view)
+
+
+def django_errors(exc: DjangoValidationError) -> dict | list:
+    return as_serializer_error(exc)
+
+
+def exception_handler(exc, context):
+    """DRF's handler, plus: Django ValidationError → 400 with field errors; a protected delete → 409."""
+    if isinstance(exc, DjangoValidationError):
+        exc = exceptions.ValidationError(django_errors(exc))
+    if isinstance(exc, ProtectedError | RestrictedError):
+        used_by = sorted({str(o) for o in list(exc.protected_objects if isinstance(exc, ProtectedError)
+                                               else exc.restricted_objects)[:10]})
+        return Response({"detail": "Cannot delete: other objects use this one.", "used_by": used_by},
+                        status=status.HTTP_409_CONFLICT)
+    return drf_exception_handler(exc, context)

@@ -1,0 +1,140 @@
+"""Serializer fields: related objects by name or id, options tables with write-only secrets."""
+
+from __future__ import annotations
+
+from django.core.exceptions import ObjectDoesNotExist
+from django.urls import NoReverseMatch, reverse
+from rest_framework import serializers
+
+from .. import access
+from .. import options as opts
+
+#: the field that names each model's objects (what scripts write instead of an id)
+NATURAL_NAME = {
+    "dn": "number",
+    "virtualqueue": "number",
+    "person": "user_name",
+}
+
+
+def natural_name_field(model) -> str:
+    return NATURAL_NAME.get(model._meta.model_name, "name")
+
+
+def brief(obj, request=None) -> dict:
+    """The nested form of a related object: id, url, name."""
+    url = None
+    for meta in (obj._meta, obj._meta.concrete_model._meta):  # a virtual queue's own route first
+        try:
+            url = reverse(f"api:{meta.model_name}-detail", args=[obj.pk])
+            break
+        except NoReverseMatch:
+            continue
+    if url is not None and request is not None:
+        url = request.build_absolute_uri(url)
+    return {"id": obj.pk, "url": url, "name": getattr(obj, natural_name_field(type(obj)), str(obj))}
+
+
+class NaturalKeyRelatedField(serializers.RelatedField):
+    """A related object written as its id, its name (``"Environment"``), or ``{"id": …}`` /
+    ``{"name": …}``; read back as ``{"id", "url", "name"}``. Only objects of tenants the user may
+    read can be named, so another tenant's objects are "not found", not revealed."""
+
+    default_error_messages = {
+        "not_found": "No {model} with {what}.",
+        "ambiguous": "Several {plural} are named '{name}'; give the id instead.",
+        "bad": "Expected an id, a name, or an object with 'id' or 'name'.",
+    }
+
+    def get_queryset(self):
+        queryset = super().get_queryset()
+        request = self.context.get("request")
+        return access.scope(queryset, request.user) if request is not None else queryset
+
+    def use_pk_only_optimization(self):
+        return False
+
+    def to_internal_value(self, data):
+        queryset = self.get_queryset()
+        model = queryset.model
+        name_field = natural_name_field(model)
+        verbose = model._meta.verbose_name
+        if isinstance(data, dict):
+            if set(data) == {"id"}:
+                data = data["id"]
+            elif set(data) == {"name"} or set(data) == {name_field}:
+                data = next(iter(data.values()))
+            else:
+                self.fail("bad")
+        if isinstance(data, bool):
+            self.fail("bad")
+        if isinstance(data, int):
+            try:
+                return queryset.get(pk=data)
+            except ObjectDoesNotExist:
+                self.fail("not_found", model=verbose, what=f"id {data}")
+        if isinstance(data, str) and data.strip() and len(data) <= 255 and "\x00" not in data:
+            matches = list(queryset.filter(**{name_field: data})[:2])
+            if not matches:
+                self.fail("not_found", model=verbose, what=f"{name_field.replace('_', ' ')} '{data}'")
+            if len(matches) > 1:
+                self.fail("ambiguous", plural=model._meta.verbose_name_plural, name=data)
+            return matches[0]
+        self.fail("bad")
+
+    def to_representation(self, value):
+        return brief(value, self.context.get("request"))
+
+
+class OptionsSerializerField(serializers.Field):
+    """An options table. Secret values are never returned (the mask stands in for them); on write,
+    the mask or an empty string keeps the stored secret, ``null`` removes it, a new value replaces it
+    (see ConfigObjectSerializer.validate)."""
+
+    default_error_messages = {"invalid": "Expected an object of sections, each an object of keys and text values."}
+
+    def to_representation(self, value):
+        return {s: {k: (opts.MASK if opts.is_secret_key(k) and v else v) for k, v in sorted(keys.items())}
+                for s, keys in sorted((value or {}).items())}
+
+    def to_internal_value(self, data):
+        if not isinstance(data, dict):
+            self.fail("invalid")
+        cleaned, problems = {}, []
+        for section, keys in data.items():
+            if not isinstance(keys, dict):
+                problems.append(f"section '{str(section)[:80]}': must hold keys and values.")
+                continue
+            cleaned[section] = {}
+            for key, value in keys.items():
+                if value is None and opts.is_secret_key(key):
+                    cleaned[section][key] = None  # "remove this secret"; resolved against the stored table
+                    continue
+                cleaned[section][key] = value
+        try:
+            opts.validate({s: {k: v for k, v in keys.items() if v is not None} for s, keys in cleaned.items()})
+        except opts.OptionsError as exc:
+            problems += exc.problems
+        if problems:
+            raise serializers.ValidationError(problems)
+        return cleaned
+
+
+def merge_secrets(new: dict, stored: dict | None) -> dict:
+    """Resolve a written options table against the stored one: secrets absent, masked or empty are
+    kept; ``None`` removes the key."""
+    stored = stored or {}
+    merged = {s: {k: v for k, v in keys.items() if v is not None} for s, keys in new.items()}
+    for section, keys in stored.items():
+        for key, value in keys.items():
+            if not opts.is_secret_key(key) or not value:
+                continue
+            sent = new.get(section, {}).get(key, opts.MASK)
+            if sent is None:
+                continue
+            if sent in ("", opts.MASK):
+                merged.setdefault(section, {})[key] = value
+    try:
+        return opts.keep_masked_secrets(merged, stored)
+    except opts.OptionsError as exc:
+        raise serializers.ValidationError(exc.problems) from None

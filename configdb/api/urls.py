@@ -1,0 +1,32 @@
+"""Routes of the configuration objects under /api/v1/."""
+
+from rest_framework.routers import DefaultRouter
+
+from . import views
+
+router = DefaultRouter()
+ROUTES = [
+    ("tenants", views.TenantViewSet, "tenant"),
+    ("folders", views.FolderViewSet, "folder"),
+    ("hosts", views.HostViewSet, "host"),
+    ("application-templates", views.ApplicationTemplateViewSet, "applicationtemplate"),
+    ("applications", views.ApplicationViewSet, "application"),
+    ("ports", views.PortViewSet, "port"),
+    ("connections", views.ConnectionViewSet, "connection"),
+    ("database-access-points", views.DatabaseAccessPointViewSet, "databaseaccesspoint"),
+    ("switches", views.SwitchViewSet, "switch"),
+    ("dns", views.DNViewSet, "dn"),
+    ("virtual-queues", views.VirtualQueueViewSet, "virtualqueue"),
+    ("media-types", views.MediaTypeViewSet, "mediatype"),
+    ("skills", views.SkillViewSet, "skill"),
+    ("persons", views.PersonViewSet, "person"),
+    ("skill-levels", views.SkillLevelViewSet, "skilllevel"),
+    ("agent-groups", views.AgentGroupViewSet, "agentgroup"),
+    ("alarm-conditions", views.AlarmConditionViewSet, "alarmcondition"),
+    ("transactions", views.TransactionViewSet, "transaction"),
+    ("changes", views.ObjectChangeViewSet, "objectchange"),
+]
+for prefix, viewset, basename in ROUTES:
+    router.register(prefix, viewset, basename=basename)
+
+urlpatterns = router.urls

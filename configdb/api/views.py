@@ -1,0 +1,176 @@
+"""Viewsets: list, retrieve, create (one or a list), update, partial update, delete."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import transaction
+from django_filters.rest_framework import DjangoFilterBackend
+from rest_framework import exceptions, mixins, status, viewsets
+from rest_framework.response import Response
+from rest_framework.serializers import as_serializer_error
+
+from .. import access
+from .. import filtersets as fs
+from ..models import (
+    DN,
+    AgentGroup,
+    AlarmCondition,
+    Application,
+    ApplicationTemplate,
+    Connection,
+    DatabaseAccessPoint,
+    Folder,
+    Host,
+    MediaType,
+    ObjectChange,
+    Person,
+    Port,
+    Skill,
+    SkillLevel,
+    Switch,
+    Tenant,
+    Transaction,
+    VirtualQueue,
+)
+from . import serializers as s
+from .base import OrderingFilter, StrictFilterBackend
+
+
+def flatten_errors(errors, prefix: str = "") -> list[str]:
+    """``{"number": ["…"], "options": {…}}`` → ``["number: …", …]``, readable one per line."""
+    lines: list[str] = []
+    if isinstance(errors, dict):
+        for key, value in errors.items():
+            name = "" if key == "non_field_errors" else str(key)
+            lines += flatten_errors(value, f"{prefix}.{name}" if prefix and name else (name or prefix))
+    elif isinstance(errors, list | tuple):
+        for item in errors:
+            lines += flatten_errors(item, prefix)
+    else:
+        lines.append(f"{prefix}: {errors}" if prefix else str(errors))
+    return lines
+
+
+class ConfigObjectViewSet(viewsets.ModelViewSet):
+    """One configuration object type. POST a list to create many at once: all or nothing."""
+
+    filter_backends = [StrictFilterBackend, DjangoFilterBackend, OrderingFilter]
+    ordering_fields = "__all__"
+    select_related: tuple[str, ...] = ()
+    prefetch_related: tuple[str, ...] = ()
+
+    def get_queryset(self):
+        queryset = self.queryset.all()
+        if self.select_related:
+            queryset = queryset.select_related(*self.select_related)
+        if self.prefetch_related:
+            queryset = queryset.prefetch_related(*self.prefetch_related)
+        return access.scope(queryset, self.request.user)
+
+    def get_serializer_context(self):
+        context = super().get_serializer_context()
+        context.setdefault("natural_key_cache", {})
+        return context
+
+    def create(self, request, *args, **kwargs):
+        if isinstance(request.data, list):
+            return self.bulk_create(request)
+        if not isinstance(request.data, dict):
+            raise exceptions.ValidationError({"non_field_errors": ["Expected an object, or a list of objects."]})
+        return super().create(request, *args, **kwargs)
+
+    def bulk_create(self, request):
+        records = request.data
+        limit = settings.PACING_API_MAX_BULK
+        if not records:
+            raise exceptions.ValidationError({"non_field_errors": ["The list is empty."]})
+        if len(records) > limit:
+            raise exceptions.ValidationError({"non_field_errors": [f"At most {limit} records per request."]})
+        errors: list[str] = []
+        created = []
+        context = self.get_serializer_context()
+        with transaction.atomic():
+            for number, record in enumerate(records, start=1):
+                if not isinstance(record, dict):
+                    errors.append(f"record {number}: expected an object.")
+                    continue
+                serializer = self.get_serializer_class()(data=record, context=context)
+                if not serializer.is_valid():
+                    errors += [f"record {number}, {line}" for line in flatten_errors(serializer.errors)]
+                    continue
+                try:
+                    created.append(serializer.save())
+                except DjangoValidationError as exc:
+                    errors += [f"record {number}, {line}" for line in flatten_errors(as_serializer_error(exc))]
+            if errors:
+                transaction.set_rollback(True)
+                return Response({"detail": f"Nothing was written: {len(errors)} problem(s).", "errors": errors},
+                                status=status.HTTP_400_BAD_REQUEST)
+        body = self.get_serializer_class()(created, many=True, context=context).data
+        return Response(body, status=status.HTTP_201_CREATED)
+
+    def perform_destroy(self, instance):
+        if not access.can_write_object(self.request.user, instance):
+            raise exceptions.PermissionDenied("You have no read-write grant on this object's tenant.")
+        with transaction.atomic():
+            instance.delete()
+
+
+def viewset_for(model, serializer, filterset=None, *, search=("name",), select=(), prefetch=()):
+    attrs = {
+        "queryset": model._default_manager.all(),
+        "serializer_class": serializer,
+        "filterset_class": filterset or fs.filterset_for(model, search),
+        "select_related": select,
+        "prefetch_related": prefetch,
+        "__doc__": f"{model._meta.verbose_name_plural.capitalize()}: list, read, create (one or a list), "
+                   f"update and delete.",
+    }
+    return type(f"{model.__name__}ViewSet", (ConfigObjectViewSet,), attrs)
+
+
+TenantViewSet = viewset_for(Tenant, s.TenantSerializer, search=("name", "description"))
+FolderViewSet = viewset_for(Folder, s.FolderSerializer, select=("tenant", "parent"))
+HostViewSet = viewset_for(Host, s.HostSerializer, search=("name", "ip_address"), select=("tenant", "folder"))
+ApplicationTemplateViewSet = viewset_for(ApplicationTemplate, s.ApplicationTemplateSerializer,
+                                         select=("tenant", "folder"))
+ApplicationViewSet = viewset_for(Application, s.ApplicationSerializer,
+                                 select=("tenant", "folder", "template", "host", "backup_server"),
+                                 prefetch=("tenants",))
+PortViewSet = viewset_for(Port, s.PortSerializer, search=("port_id",), select=("application",))
+ConnectionViewSet = viewset_for(Connection, s.ConnectionSerializer, search=("port_id",),
+                                select=("application", "server"))
+DatabaseAccessPointViewSet = viewset_for(DatabaseAccessPoint, s.DatabaseAccessPointSerializer,
+                                         search=("name", "dbms_name", "database_name"),
+                                         select=("tenant", "folder", "template", "host", "backup_server"),
+                                         prefetch=("tenants",))
+SwitchViewSet = viewset_for(Switch, s.SwitchSerializer, select=("tenant", "folder", "t_server"))
+DNViewSet = viewset_for(DN, s.DNSerializer, search=("number", "alias"), select=("tenant", "folder", "switch"))
+VirtualQueueViewSet = viewset_for(VirtualQueue, s.VirtualQueueSerializer, search=("number", "alias"),
+                                  select=("tenant", "folder", "switch"))
+MediaTypeViewSet = viewset_for(MediaType, s.MediaTypeSerializer, select=("tenant", "folder"))
+SkillViewSet = viewset_for(Skill, s.SkillSerializer, select=("tenant", "folder"))
+PersonViewSet = viewset_for(Person, s.PersonSerializer, search=("user_name", "first_name", "last_name"),
+                            select=("tenant", "folder"), prefetch=("media_types",))
+SkillLevelViewSet = viewset_for(SkillLevel, s.SkillLevelSerializer, search=("skill__name", "person__user_name"),
+                                select=("person", "skill"))
+AgentGroupViewSet = viewset_for(AgentGroup, s.AgentGroupSerializer, search=("name", "skill_expression"),
+                                select=("tenant", "folder"), prefetch=("agents", "supervisors", "origination_dns"))
+AlarmConditionViewSet = viewset_for(AlarmCondition, s.AlarmConditionSerializer, search=("name", "description"),
+                                    select=("tenant", "folder"))
+TransactionViewSet = viewset_for(Transaction, s.TransactionSerializer, search=("name", "alias"),
+                                 select=("tenant", "folder"))
+
+
+class ObjectChangeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """The change history: who changed what, when, before and after (secrets redacted)."""
+
+    queryset = ObjectChange.objects.select_related("content_type", "user", "tenant")
+    serializer_class = s.ObjectChangeSerializer
+    filterset_class = fs.ObjectChangeFilterSet
+    filter_backends = [StrictFilterBackend, DjangoFilterBackend, OrderingFilter]
+    ordering_fields = ["time", "id"]
+
+    def get_queryset(self):
+        return access.scope(self.queryset.all(), self.request.user)

@@ -1,0 +1,107 @@
+"""API filters (django-filter) for every configuration object.
+
+Every field a user would filter by: text fields (exact, ``__icontains``, ``__istartswith``),
+enumerations and numbers (exact, ``__in``; numbers also ``__gte``/``__lte``), related objects by
+id or name (``?tenant=Environment``, ``?switch=3``), ``?q=`` searching the list's names, and
+``?option=section/key=value`` / ``?has_section=pacing`` on options tables.
+"""
+
+from __future__ import annotations
+
+import django_filters
+from django.db import models
+from django.db.models import Q
+from rest_framework import exceptions
+
+from .api.fields import natural_name_field
+from .models import ObjectChange
+from .models.fields import EncryptedTextField, OptionsField
+
+
+class NaturalKeyFilter(django_filters.CharFilter):
+    """A related object by id (digits) or by name."""
+
+    def filter(self, qs, value):
+        if value in (None, ""):
+            return qs
+        if value.isdigit():
+            return qs.filter(**{f"{self.field_name}_id": int(value)})
+        related = qs.model._meta.get_field(self.field_name).related_model
+        return qs.filter(**{f"{self.field_name}__{natural_name_field(related)}": value})
+
+
+class ConfigFilterSet(django_filters.FilterSet):
+    search_fields: tuple[str, ...] = ()
+
+    q = django_filters.CharFilter(method="search", label="Search the names")
+
+    def search(self, queryset, name, value):
+        value = value.strip()
+        if not value or not self.search_fields:
+            return queryset
+        condition = Q()
+        for field in self.search_fields:
+            condition |= Q(**{f"{field}__icontains": value})
+        return queryset.filter(condition)
+
+    def filter_option(self, queryset, name, value):
+        path, sep, wanted = value.partition("=")
+        section, slash, key = path.partition("/")
+        if not sep or not slash or not section or not key:
+            raise exceptions.ValidationError({"option": "Expected section/key=value, e.g. pacing/media=chat."})
+        return queryset.filter(**{f"{self.options_field}__{section}__{key}": wanted})
+
+    def filter_has_section(self, queryset, name, value):
+        return queryset.filter(**{f"{self.options_field}__has_key": value})
+
+
+def filterset_for(model: type[models.Model], search_fields: tuple[str, ...] = ("name",)) -> type[ConfigFilterSet]:
+    lookups: dict[str, list[str]] = {}
+    declared: dict[str, django_filters.Filter] = {}
+    options_field = None
+    for field in model._meta.concrete_fields:
+        if isinstance(field, EncryptedTextField) or (field.one_to_one and field.remote_field.parent_link):
+            continue
+        if isinstance(field, OptionsField):
+            options_field = options_field or field.name
+            continue
+        if isinstance(field, models.JSONField):
+            continue
+        if field.is_relation:
+            declared[field.name] = NaturalKeyFilter(field_name=field.name, label=f"{field.verbose_name} (id or name)")
+        elif field.choices:
+            lookups[field.name] = ["exact", "in"]
+        elif isinstance(field, models.CharField | models.TextField):
+            lookups[field.name] = ["exact", "icontains", "istartswith"]
+        elif isinstance(field, models.BooleanField):
+            lookups[field.name] = ["exact"]
+        elif isinstance(field, models.IntegerField | models.BigAutoField | models.AutoField):
+            lookups[field.name] = ["exact", "in", "gte", "lte"]
+        elif isinstance(field, models.DateTimeField):
+            lookups[field.name] = ["gte", "lte"]
+    for field in model._meta.many_to_many:
+        declared[field.name] = NaturalKeyFilter(field_name=field.name, label=f"{field.verbose_name} (id or name)")
+    if options_field:
+        declared["option"] = django_filters.CharFilter(method="filter_option", label="section/key=value")
+        declared["has_section"] = django_filters.CharFilter(method="filter_has_section", label="section name")
+    meta = type("Meta", (), {"model": model, "fields": lookups})
+    attrs = {"Meta": meta, "search_fields": search_fields, "options_field": options_field, **declared}
+    return type(f"{model.__name__}FilterSet", (ConfigFilterSet,), attrs)
+
+
+class ObjectChangeFilterSet(django_filters.FilterSet):
+    object_type = django_filters.CharFilter(method="filter_object_type", label="app_label.model, e.g. configdb.dn")
+    time_after = django_filters.IsoDateTimeFilter(field_name="time", lookup_expr="gte")
+    time_before = django_filters.IsoDateTimeFilter(field_name="time", lookup_expr="lte")
+    user = django_filters.CharFilter(field_name="user__username")
+
+    class Meta:
+        model = ObjectChange
+        fields = {"action": ["exact"], "via": ["exact"], "actor": ["exact", "icontains"], "object_id": ["exact"],
+                  "request_id": ["exact"]}
+
+    def filter_object_type(self, queryset, name, value):
+        app_label, _, model = value.partition(".")
+        if not model:
+            raise exceptions.ValidationError({"object_type": "Expected app_label.model, e.g. configdb.dn."})
+        return queryset.filter(content_type__app_label=app_label, content_type__model=model)
