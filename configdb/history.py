@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime
 import decimal
+import hashlib
 import sys
 import uuid
 from collections.abc import Iterator
@@ -25,6 +26,8 @@ from django.db.models.signals import m2m_changed, post_delete, post_save, pre_sa
 from .models import ChangeAction, ObjectChange
 from .models.fields import EncryptedTextField, OptionsField
 from .secrets import MASK, is_secret_key
+
+CHANGED_SECRET = f"{MASK} (changed)"
 
 SKIPPED_MODELS = {"objectchange"}
 SKIPPED_FIELDS = {"created", "modified"}
@@ -108,6 +111,32 @@ def snapshot(obj: models.Model) -> dict:
     return data
 
 
+def secret_fingerprints(obj: models.Model) -> dict[tuple[str, ...], str]:
+    """Digests of the object's secret values, kept in memory only, to tell that a secret changed."""
+    prints = {}
+    for f in obj._meta.concrete_fields:
+        value = getattr(obj, f.attname)
+        if isinstance(f, OptionsField) and isinstance(value, dict):
+            for section, keys in value.items():
+                for key, secret in (keys or {}).items() if isinstance(keys, dict) else ():
+                    if is_secret_key(key) and isinstance(secret, str):
+                        prints[(f.name, section, key)] = hashlib.sha256(secret.encode()).hexdigest()
+        elif isinstance(f, EncryptedTextField) and isinstance(value, str):
+            prints[(f.name,)] = hashlib.sha256(value.encode()).hexdigest()
+    return prints
+
+
+def _mark_changed_secrets(post: dict, before: dict, after: dict) -> None:
+    for path in set(before) | set(after):
+        if before.get(path) == after.get(path) or path not in after:
+            continue
+        if len(path) == 1:
+            post[path[0]] = CHANGED_SECRET
+        else:
+            field_name, section, key = path
+            post.setdefault(field_name, {}).setdefault(section, {})[key] = CHANGED_SECRET
+
+
 def _tracked(sender) -> bool:
     meta = sender._meta
     return meta.app_label == "configdb" and meta.model_name not in SKIPPED_MODELS
@@ -136,9 +165,12 @@ def _pre_save(sender, instance, raw=False, **kwargs):
     if raw or not _tracked(sender):
         return
     instance._pacing_prechange = None
+    instance._pacing_presecrets = {}
     if instance.pk is not None and not instance._state.adding:
         old = sender._base_manager.filter(pk=instance.pk).first()
-        instance._pacing_prechange = snapshot(old) if old is not None else None
+        if old is not None:
+            instance._pacing_prechange = snapshot(old)
+            instance._pacing_presecrets = secret_fingerprints(old)
 
 
 def _post_save(sender, instance, created, raw=False, **kwargs):
@@ -146,8 +178,10 @@ def _post_save(sender, instance, created, raw=False, **kwargs):
         return
     pre = None if created else getattr(instance, "_pacing_prechange", None)
     post = snapshot(instance)
-    if not created and pre == post:
-        return
+    if not created:
+        _mark_changed_secrets(post, getattr(instance, "_pacing_presecrets", {}), secret_fingerprints(instance))
+        if pre == post:
+            return
     record(instance, ChangeAction.CREATE if created else ChangeAction.UPDATE, pre, post)
 
 
