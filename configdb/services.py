@@ -12,7 +12,7 @@ from django.core.exceptions import ValidationError
 from django.db import models, transaction
 
 from . import options as opts
-from .models import Application, ConfigObject, Connection, Person, Port, SkillLevel, State, Tenant
+from .models import DN, Application, ConfigObject, Connection, Person, Port, SkillLevel, State, Tenant
 
 
 def _apply_template_defaults(app: Application) -> None:
@@ -29,9 +29,12 @@ def _apply_template_defaults(app: Application) -> None:
 
 
 def prepare(obj: models.Model) -> None:
-    """Fill what a new object derives before validation (template defaults, and so on)."""
+    """Fill what an object derives before validation and permission checks (template defaults, a DN's
+    tenant from its switch)."""
     if isinstance(obj, Application) and obj._state.adding:
         _apply_template_defaults(obj)
+    if isinstance(obj, DN) and obj.switch_id and not obj.tenant_id:
+        obj.tenant_id = obj.switch.tenant_id
 
 
 @transaction.atomic

@@ -21,6 +21,24 @@ class PayloadTooLarge(exceptions.APIException):
     default_code = "too_large"
 
 
+#: no configuration document nests deeper than this (export files: about 6)
+MAX_JSON_DEPTH = 32
+
+
+def json_depth(value, limit: int) -> int:
+    """Nesting depth of parsed JSON, iteratively (no recursion), stopping past ``limit``."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, dict | list):
+            deepest = max(deepest, depth)
+            if deepest > limit:
+                return deepest
+            children = node.values() if isinstance(node, dict) else node
+            stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+    return deepest
+
+
 class StrictJSONParser(parsers.BaseParser):
     """JSON through orjson: fast, and a bounded nesting depth (deep JSON is a 400, never a crash)."""
 
@@ -38,9 +56,12 @@ class StrictJSONParser(parsers.BaseParser):
         if not data:
             raise exceptions.ParseError("The request body is empty; expected JSON.")
         try:
-            return orjson.loads(data)
+            parsed = orjson.loads(data)
         except orjson.JSONDecodeError as exc:
             raise exceptions.ParseError(f"Malformed JSON: {exc}") from None
+        if json_depth(parsed, MAX_JSON_DEPTH) > MAX_JSON_DEPTH:
+            raise exceptions.ParseError(f"JSON nested deeper than {MAX_JSON_DEPTH} levels.")
+        return parsed
 
 
 class OrjsonRenderer(renderers.BaseRenderer):
@@ -73,6 +94,9 @@ class OrderedLimitOffsetPagination(pagination.LimitOffsetPagination):
 
 class StrictFilterBackend:
     """Answers 400 to an unknown query parameter instead of silently returning everything."""
+
+    def get_schema_operation_parameters(self, view):
+        return []
 
     def filter_queryset(self, request, queryset, view):
         filterset_class = getattr(view, "filterset_class", None)

@@ -112,7 +112,8 @@ class OptionsSerializerField(serializers.Field):
                     continue
                 cleaned[section][key] = value
         try:
-            opts.validate({s: {k: v for k, v in keys.items() if v is not None} for s, keys in cleaned.items()})
+            opts.validate({s: {k: v for k, v in keys.items() if not (v is None and opts.is_secret_key(k))}
+                           for s, keys in cleaned.items()})
         except opts.OptionsError as exc:
             problems += exc.problems
         if problems:

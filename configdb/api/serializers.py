@@ -6,6 +6,7 @@ import copy
 
 from django.db import models, transaction
 from rest_framework import exceptions, serializers
+from rest_framework.validators import UniqueValidator
 
 from .. import access, services
 from ..models import (
@@ -48,13 +49,20 @@ class ConfigObjectSerializer(serializers.ModelSerializer):
     def get_url(self, obj) -> str | None:
         return brief(obj, self.context.get("request"))["url"]
 
+    def get_validators(self):
+        # Uniqueness is checked by the model's full_clean() (one validation path, errors named by field).
+        return []
+
     def build_standard_field(self, field_name, model_field):
         if isinstance(model_field, OptionsField):
             return OptionsSerializerField, {"required": False}
         if isinstance(model_field, EncryptedTextField):
             return serializers.CharField, {"required": False, "allow_blank": True, "write_only": True,
                                            "max_length": model_field.max_plain, "trim_whitespace": False}
-        return super().build_standard_field(field_name, model_field)
+        field_class, kwargs = super().build_standard_field(field_name, model_field)
+        if "validators" in kwargs:
+            kwargs["validators"] = [v for v in kwargs["validators"] if not isinstance(v, UniqueValidator)]
+        return field_class, kwargs
 
     def _model_fields(self) -> tuple[set[str], set[str]]:
         meta = self.Meta.model._meta
@@ -179,4 +187,5 @@ class ObjectChangeSerializer(serializers.ModelSerializer):
         return obj.user.get_username() if obj.user_id else None
 
     def get_tenant(self, obj) -> str | None:
-        return obj.tenant.name if obj.tenant_id else None
+        tenant = obj.tenant if obj.tenant_id else None  # None too when the tenant was deleted since
+        return tenant.name if tenant is not None else None

@@ -27,8 +27,10 @@ class ObjectChange(models.Model):
     content_type = models.ForeignKey(ContentType, on_delete=models.PROTECT, related_name="+")
     object_id = models.CharField(max_length=64)
     object_repr = models.CharField(max_length=255)
-    tenant = models.ForeignKey("configdb.Tenant", on_delete=models.SET_NULL, null=True, blank=True,
-                               related_name="+", help_text="The owning tenant, for permission scoping.")
+    # No database constraint: the history of a deleted tenant (and of what its deletion cascaded to)
+    # outlives it, still scoped by the tenant's id.
+    tenant = models.ForeignKey("configdb.Tenant", on_delete=models.DO_NOTHING, db_constraint=False, null=True,
+                               blank=True, related_name="+", help_text="The owning tenant, for permission scoping.")
     prechange = models.JSONField(null=True, blank=True)
     postchange = models.JSONField(null=True, blank=True)
 
