@@ -8,6 +8,8 @@ in front, re-saving, then dropping the old one).
 
 from __future__ import annotations
 
+import hashlib
+from collections import OrderedDict
 from collections.abc import Mapping
 from functools import lru_cache
 
@@ -30,10 +32,24 @@ def _fernet() -> MultiFernet:
     return MultiFernet([Fernet(key) for key in settings.PACING_SECRETS_KEYS])
 
 
+#: ciphertexts recently read, by a digest of their plain value: saving an unchanged secret keeps its
+#: stored token (no churn in the database, and an exported file imports back to the same bytes)
+_KNOWN: OrderedDict[str, str] = OrderedDict()
+_KNOWN_LIMIT = 4096
+
+
+def _remember(plain: str, token: str) -> None:
+    _KNOWN[hashlib.sha256(plain.encode()).hexdigest()] = token
+    _KNOWN.move_to_end(hashlib.sha256(plain.encode()).hexdigest())
+    while len(_KNOWN) > _KNOWN_LIMIT:
+        _KNOWN.popitem(last=False)
+
+
 @receiver(setting_changed)
 def _reset(setting, **kwargs):
     if setting == "PACING_SECRETS_KEYS":
         _fernet.cache_clear()
+        _KNOWN.clear()
 
 
 def is_encrypted(value: object) -> bool:
@@ -43,19 +59,26 @@ def is_encrypted(value: object) -> bool:
 def encrypt(value: str) -> str:
     if not value or not isinstance(value, str) or is_encrypted(value):
         return value
-    return PREFIX + _fernet().encrypt(value.encode()).decode()
+    known = _KNOWN.get(hashlib.sha256(value.encode()).hexdigest())
+    if known is not None:
+        return known
+    token = PREFIX + _fernet().encrypt(value.encode()).decode()
+    _remember(value, token)
+    return token
 
 
 def decrypt(value: str) -> str:
     if not is_encrypted(value):
         return value
     try:
-        return _fernet().decrypt(value[len(PREFIX):].encode()).decode()
+        plain = _fernet().decrypt(value[len(PREFIX):].encode()).decode()
     except InvalidToken:
         raise SecretDecryptionError(
             "A stored secret does not decrypt with PACING_SECRETS_KEY: the key was changed or lost. "
             "Restore the old key (keys may be listed comma-separated, newest first)."
         ) from None
+    _remember(plain, value)
+    return plain
 
 
 def _map_secrets(options, func):

@@ -151,13 +151,20 @@ def _tenant_id(obj):
         return None
 
 
+def _repr(obj: models.Model) -> str:
+    try:
+        return str(obj)[:255]
+    except models.ObjectDoesNotExist:  # __str__ follows a relation deleted in the same cascade
+        return f"{obj._meta.verbose_name} {obj.pk}"
+
+
 def record(obj: models.Model, action: str, prechange: dict | None, postchange: dict | None) -> ObjectChange:
     actor = current_actor()
     user, name = actor.resolve()
     return ObjectChange.objects.create(
         user=user, actor=name, via=actor.via, request_id=actor.request_id, action=action,
         content_type=ContentType.objects.get_for_model(obj), object_id=str(obj.pk),
-        object_repr=str(obj)[:255], tenant_id=_tenant_id(obj), prechange=prechange, postchange=postchange,
+        object_repr=_repr(obj), tenant_id=_tenant_id(obj), prechange=prechange, postchange=postchange,
     )
 
 

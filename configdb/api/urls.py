@@ -30,3 +30,12 @@ for prefix, viewset, basename in ROUTES:
     router.register(prefix, viewset, basename=basename)
 
 urlpatterns = router.urls
+
+from django.urls import path  # noqa: E402
+
+from .transfer import ConfigExportView, ConfigImportView  # noqa: E402
+
+urlpatterns += [
+    path("config/export/", ConfigExportView.as_view(), name="config-export"),
+    path("config/import/", ConfigImportView.as_view(), name="config-import"),
+]

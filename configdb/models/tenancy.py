@@ -61,7 +61,10 @@ class Folder(FieldNamedConstraints):
         while node is not None and node.pk not in seen:
             seen.add(node.pk)
             parts.append(node.name)
-            node = node.parent
+            try:
+                node = node.parent
+            except Folder.DoesNotExist:  # the parent went first, in a cascade or a queryset delete
+                break
         return " / ".join(reversed(parts))
 
     def filed_objects(self, folder_type: str | None = None) -> int:

@@ -74,3 +74,16 @@ def test_deletes_and_links_are_recorded(demo):
     group.delete()
     assert ObjectChange.objects.filter(object_id=str(pk), action=ChangeAction.DELETE,
                                        content_type__model="agentgroup").exists()
+
+
+def test_deleting_a_tenant_and_a_folder_tree_is_recorded(db):
+    from configdb.models import Folder, FolderType, Tenant
+
+    tenant = services.save_object(Tenant(name="Doomed"))
+    top = services.save_object(Folder(tenant=tenant, name="Top", folder_type=FolderType.DNS))
+    services.save_object(Folder(tenant=tenant, name="Child", folder_type=FolderType.DNS, parent=top))
+    tenant_pk = tenant.pk
+    Folder.objects.filter(tenant=tenant).delete()
+    tenant.delete()
+    deleted = ObjectChange.objects.filter(action=ChangeAction.DELETE, tenant_id=tenant_pk)
+    assert sorted(deleted.values_list("content_type__model", flat=True)) == ["folder", "folder", "tenant"]
