@@ -122,7 +122,10 @@ class OrderingFilter(filters.OrderingFilter):
                 raise exceptions.ValidationError({self.ordering_param: f"Cannot order by {', '.join(bad)}; "
                                                   f"choose from {', '.join(sorted(valid))}."})
             return [*fields, "pk"]
-        return self.get_default_ordering(view)
+        # The default ordering gets the primary key as a last tie-breaker too: names are unique only
+        # per tenant or switch, and PostgreSQL returns ties in any order, so pages would overlap.
+        default = self.get_default_ordering(view) or queryset.query.order_by or queryset.model._meta.ordering
+        return [*default, "pk"]
 
 
 def django_errors(exc: DjangoValidationError) -> dict | list:
