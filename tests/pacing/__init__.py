@@ -1,0 +1,1 @@
+"""Tests of the pacing engine and its queueing formulas (numpy only, no Django)."""
