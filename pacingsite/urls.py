@@ -12,7 +12,7 @@ def healthz(request):
     return JsonResponse({"status": "ok"})
 
 
-api_v1 = ([path("", include("configdb.api.urls"))], "api")
+api_v1 = ([path("pacing/", include("pacing.api.urls")), path("", include("configdb.api.urls"))], "api")
 
 urlpatterns = [
     path("", RedirectView.as_view(url="/admin/", permanent=False)),

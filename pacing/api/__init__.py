@@ -1,0 +1,1 @@
+"""The pacing service's REST API (/api/v1/pacing/)."""

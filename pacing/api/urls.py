@@ -1,0 +1,3 @@
+"""Routes under /api/v1/pacing/ (targets, stats)."""
+
+urlpatterns: list = []

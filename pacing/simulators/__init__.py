@@ -1,0 +1,1 @@
+"""Simulators of what cannot run here: the contact centre (Stat Server's view of it) and GPE."""
