@@ -9,3 +9,4 @@ class ConfigdbConfig(AppConfig):
         from . import history, signals  # noqa: F401  (connects the same-tenant guards)
 
         history.connect()
+        from .api import schema  # noqa: F401  (registers the drf-spectacular extensions)

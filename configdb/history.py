@@ -168,6 +168,22 @@ def record(obj: models.Model, action: str, prechange: dict | None, postchange: d
     )
 
 
+def record_many(objs: list[models.Model]) -> None:
+    """Creation rows for objects inserted with bulk_create (which sends no post_save)."""
+    if not objs:
+        return
+    actor = current_actor()
+    user, name = actor.resolve()
+    content_type = ContentType.objects.get_for_model(objs[0])
+    rows = [
+        ObjectChange(user=user, actor=name, via=actor.via, request_id=actor.request_id, action=ChangeAction.CREATE,
+                     content_type=content_type, object_id=str(obj.pk), object_repr=_repr(obj),
+                     tenant_id=_tenant_id(obj), prechange=None, postchange=snapshot(obj))
+        for obj in objs
+    ]
+    ObjectChange.objects.bulk_create(rows, batch_size=1000)
+
+
 def _pre_save(sender, instance, raw=False, **kwargs):
     if raw or not _tracked(sender):
         return

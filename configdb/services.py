@@ -34,7 +34,7 @@ def prepare(obj: models.Model) -> None:
     if isinstance(obj, Application) and obj._state.adding:
         _apply_template_defaults(obj)
     if isinstance(obj, DN) and obj.switch_id and not obj.tenant_id:
-        obj.tenant_id = obj.switch.tenant_id
+        obj.tenant = obj.switch.tenant
 
 
 @transaction.atomic

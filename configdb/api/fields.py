@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from django.core.exceptions import ObjectDoesNotExist
 from django.urls import NoReverseMatch, reverse
 from rest_framework import serializers
@@ -21,17 +23,30 @@ def natural_name_field(model) -> str:
     return NATURAL_NAME.get(model._meta.model_name, "name")
 
 
-def brief(obj, request=None) -> dict:
-    """The nested form of a related object: id, url, name."""
-    url = None
-    for meta in (obj._meta, obj._meta.concrete_model._meta):  # a virtual queue's own route first
+@lru_cache(maxsize=256)
+def _detail_prefix(model_class) -> str | None:
+    """``/api/v1/virtual-queues/`` for a model (its own route first, then its concrete model's)."""
+    for meta in (model_class._meta, model_class._meta.concrete_model._meta):
         try:
-            url = reverse(f"api:{meta.model_name}-detail", args=[obj.pk])
-            break
+            return reverse(f"api:{meta.model_name}-detail", args=[0])[:-2]
         except NoReverseMatch:
             continue
-    if url is not None and request is not None:
-        url = request.build_absolute_uri(url)
+    return None
+
+
+def brief(obj, request=None) -> dict:
+    """The nested form of a related object: id, url, name. (Reversed once per model, not per object:
+    a list page holds hundreds of these.)"""
+    prefix = _detail_prefix(type(obj))
+    url = None
+    if prefix is not None:
+        url = f"{prefix}{obj.pk}/"
+        if request is not None:
+            base = getattr(request, "_pacing_url_base", None)
+            if base is None:
+                base = request.build_absolute_uri("/")[:-1]
+                request._pacing_url_base = base
+            url = base + url
     return {"id": obj.pk, "url": url, "name": getattr(obj, natural_name_field(type(obj)), str(obj))}
 
 
@@ -55,6 +70,16 @@ class NaturalKeyRelatedField(serializers.RelatedField):
         return False
 
     def to_internal_value(self, data):
+        # A bulk request names the same switch or tenant thousands of times: look each up once.
+        cache = self.context.get("natural_key_cache")
+        if cache is None or not isinstance(data, int | str) or isinstance(data, bool):
+            return self._lookup(data)
+        key = (self.queryset.model, data)
+        if key not in cache:
+            cache[key] = self._lookup(data)
+        return cache[key]
+
+    def _lookup(self, data):
         queryset = self.get_queryset()
         model = queryset.model
         name_field = natural_name_field(model)

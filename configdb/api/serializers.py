@@ -99,11 +99,21 @@ class ConfigObjectSerializer(serializers.ModelSerializer):
         if request is not None and not access.can_write_object(request.user, obj):
             raise exceptions.PermissionDenied("You have no read-write grant on this object's tenant.")
 
-    def _save(self, instance: models.Model, validated: dict) -> models.Model:
+    def build(self, validated: dict, instance: models.Model | None = None) -> tuple[models.Model, dict]:
+        """The object the validated data describes (unsaved) and its many-to-many links."""
         many, _ = self._model_fields()
+        validated = dict(validated)
         links = {name: validated.pop(name) for name in list(validated) if name in many}
+        instance = instance if instance is not None else self.Meta.model()
         for name, value in validated.items():
             setattr(instance, name, value)
+        return instance, links
+
+    def check_write(self, obj: models.Model) -> None:
+        self._check_write(obj)
+
+    def _save(self, instance: models.Model, validated: dict) -> models.Model:
+        instance, links = self.build(validated, instance)
         with transaction.atomic():
             services.prepare(instance)
             self._check_write(instance)

@@ -192,6 +192,7 @@ class AgentGroup(ConfigObject):
             models.UniqueConstraint(fields=["tenant", "name"], name="agentgroup_unique_name_per_tenant",
                                     violation_error_message="This tenant already has an agent group with this name."),
         ]
+        indexes = [models.Index(fields=["name", "id"], name="agentgroup_name")]
 
     def __str__(self):
         return self.name

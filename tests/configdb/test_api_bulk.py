@@ -91,7 +91,8 @@ def test_uniqueness_problems_name_the_field(client):
     """As the model's own rule does (FieldNamedConstraints): "number: This switch already has …",
     so a script author knows which field of which record to change."""
     response = send(client, "post", url("virtual-queues"), [queue("Bulk 1"), queue("Bulk 1")])
-    assert body(response)["errors"] == ["record 2, number: This switch already has a DN with this number."]
+    assert body(response)["errors"] == ["record 2, number: This switch already has a DN with this number. "
+                                        "(the same as record 1 of this request)"]
     response = send(client, "post", url("virtual-queues"), queue("Proactive Chat"))
     assert response.status_code == 400
     assert body(response) == {"number": ["This switch already has a DN with this number."]}

@@ -1,0 +1,142 @@
+"""Creating many objects at once: the same rules as save_object, checked as a set.
+
+``save_object`` validates one object with ``full_clean()``; for ten thousand objects that is tens of
+thousands of queries (a uniqueness query and a foreign-key existence query per object, a history
+insert per object). ``create_many`` runs the same ``full_clean()`` on each object for everything
+that needs no query, then checks uniqueness for the whole set at once (against the database and
+within the set), inserts in batches, and records the history in batches. Nothing is written unless
+every object is valid.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.db import models, transaction
+from django.db.models import Q
+
+from . import history, services
+
+BATCH = 1000
+
+
+def _unique_sets(model: type[models.Model]):
+    """(fields, message) for every unconditional uniqueness rule of the model; conditional
+    constraints are returned separately to be checked object by object."""
+    sets, conditional = [], []
+    meta = model._meta
+    for field in meta.concrete_fields:
+        if field.unique and not field.primary_key:
+            message = field.error_messages["unique"] % {
+                "model_name": meta.verbose_name.capitalize(), "field_label": field.verbose_name.capitalize()}
+            sets.append(((field.name,), message))
+    owners = {model, meta.concrete_model, *meta.get_parent_list()}  # a proxy's rules live on its concrete model
+    constraints = {c.name: c for owner in owners for c in owner._meta.constraints}
+    for constraint in constraints.values():
+        if isinstance(constraint, models.UniqueConstraint) and constraint.fields:
+            if constraint.condition is None and not constraint.expressions:
+                sets.append((tuple(constraint.fields), constraint.get_violation_error_message()))
+            else:
+                conditional.append(constraint)
+    return sets, conditional
+
+
+def _value(obj, name: str):
+    field = obj._meta.get_field(name)
+    return getattr(obj, field.attname)
+
+
+def _check_uniqueness(objs: Sequence[models.Model], errors: dict[int, dict]) -> None:
+    model = type(objs[0])
+    sets, conditional = _unique_sets(model)
+    for fields, message in sets:
+        seen: dict[tuple, int] = {}
+        wanted: dict[tuple, list[int]] = defaultdict(list)
+        for index, obj in enumerate(objs):
+            key = tuple(_value(obj, f) for f in fields)
+            if any(v is None for v in key):
+                continue
+            if key in seen:
+                errors.setdefault(index, {}).setdefault(fields[-1], []).append(
+                    f"{message} (the same as record {seen[key] + 1} of this request)")
+                continue
+            seen[key] = index
+            wanted[key].append(index)
+        keys = list(wanted)
+        attnames = [model._meta.get_field(f).attname for f in fields]
+        for start in range(0, len(keys), 500):
+            chunk = keys[start:start + 500]
+            if len(fields) == 1:
+                condition = Q(**{f"{attnames[0]}__in": [k[0] for k in chunk]})
+            else:
+                condition = Q()
+                for key in chunk:
+                    condition |= Q(**dict(zip(attnames, key, strict=True)))
+            for row in model._base_manager.filter(condition).values_list(*attnames):
+                for index in wanted.get(tuple(row), ()):
+                    errors.setdefault(index, {}).setdefault(fields[-1], []).append(message)
+    for index, obj in enumerate(objs):
+        for constraint in conditional:
+            try:
+                constraint.validate(model, obj)
+            except ValidationError as exc:
+                key = constraint.fields[-1] if constraint.fields else NON_FIELD_ERRORS
+                errors.setdefault(index, {}).setdefault(key, []).extend(exc.messages)
+
+
+def _resolved_relations(obj: models.Model) -> list[str]:
+    """Foreign keys whose related object is already loaded (found by the caller in the database):
+    ``full_clean`` need not query again whether it exists."""
+    return [f.name for f in obj._meta.concrete_fields if f.many_to_one and f.is_cached(obj)]
+
+
+@transaction.atomic
+def create_many(
+    items: Sequence[tuple[models.Model, dict[str, list]]],
+    *,
+    check: Callable[[models.Model], None] | None = None,
+) -> tuple[list[models.Model], dict[int, dict]]:
+    """Create ``items`` — (unsaved object, {many-to-many field: related objects}) — all or nothing.
+
+    Returns (created objects, {}) or ([], {index: {field: [messages]}}) with nothing written.
+    ``check`` may raise (e.g. PermissionDenied) to refuse an object.
+    """
+    objs = [obj for obj, _ in items]
+    if not objs:
+        return [], {}
+    model = type(objs[0])
+    errors: dict[int, dict] = {}
+    for index, (obj, links) in enumerate(items):
+        services.prepare(obj)
+        if check is not None:
+            check(obj)
+        try:
+            obj.full_clean(exclude=_resolved_relations(obj), validate_unique=False, validate_constraints=False)
+        except ValidationError as exc:
+            for key, messages in exc.message_dict.items():
+                errors.setdefault(index, {}).setdefault(key, []).extend(messages)
+        for field, related in links.items():
+            if field == "tenants":  # an application may serve any tenant
+                continue
+            try:
+                services.check_same_tenant(getattr(obj, "tenant_id", None), related, field)
+            except ValidationError as exc:
+                errors.setdefault(index, {}).setdefault(field, []).extend(exc.messages)
+    _check_uniqueness(objs, errors)
+    if errors:
+        return [], errors
+    multi_table = bool(model._meta.concrete_model._meta.parents)  # a DAP: one row in each of two tables
+    if not multi_table:
+        for start in range(0, len(objs), BATCH):
+            model._default_manager.bulk_create(objs[start:start + BATCH])
+        history.record_many(objs)
+    else:  # multi-table inheritance (a DAP): one by one, still validated above
+        for obj in objs:
+            obj.save()
+    for obj, links in items:
+        for field, related in links.items():
+            if related:
+                getattr(obj, field).set(related)
+    return objs, {}
