@@ -66,9 +66,25 @@ def cmd_run(args: argparse.Namespace) -> None:
     manage("load_demo")
     url = f"http://{args.host}:{args.port}/admin/"
     manage("ensure_admin", "--url", url)
-    say(f"serving the web UI on {url} (Ctrl-C stops)")
-    run(BIN / "gunicorn", "-c", "python:pacingsite.gunicorn_conf", "pacingsite.wsgi:application",
-        "--bind", f"{args.host}:{args.port}", "--workers", str(args.workers))
+    # The GPE simulator (token + pacing endpoints of the demo's hybrid_integration transaction) runs in the
+    # background for as long as the UI does.
+    say("starting the GPE simulator on http://127.0.0.1:8089/ (manage.py gpe_simulator)")
+    gpe = subprocess.Popen([str(PY), "manage.py", "gpe_simulator", "--host", "127.0.0.1", "--port", "8089"],
+                           cwd=ROOT)
+    try:
+        say(f"serving the web UI on {url} (Ctrl-C stops)")
+        run(BIN / "gunicorn", "-c", "python:pacingsite.gunicorn_conf", "pacingsite.wsgi:application",
+            "--bind", f"{args.host}:{args.port}", "--workers", str(args.workers))
+    except KeyboardInterrupt:
+        say("stopped")
+    finally:
+        if gpe.poll() is None:
+            gpe.terminate()
+            try:
+                gpe.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                gpe.kill()
+                gpe.wait()
 
 
 def cmd_test(args: argparse.Namespace) -> None:

@@ -243,3 +243,12 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact_secrets"]}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
 }
+
+# --- Pacing targets and stats store (pacing/targets.py, pacing/stats.py, pacing/redis.py) ---------------------
+# Stats older than this (seconds), or missing, are stale: the target is sent 0 invitations.
+PACING_STATS_MAX_AGE_S = float(os.environ.get("PACING_STATS_MAX_AGE_S", "30"))
+# Discovered targets are cached per process and reloaded when the configuration version changes; this
+# time-to-live (seconds) also catches writes that send no signals (bulk_create, QuerySet.update, raw SQL).
+PACING_TARGETS_CACHE_TTL_S = float(os.environ.get("PACING_TARGETS_CACHE_TTL_S", "60"))
+# Prefix of the pacing service's Redis keys: <prefix>:<tenant>:stats, <prefix>:<tenant>:invitations.
+PACING_REDIS_PREFIX = os.environ.get("PACING_REDIS_PREFIX", "pacing")

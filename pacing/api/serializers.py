@@ -1,0 +1,208 @@
+"""Shapes of the pacing API (for the OpenAPI schema) and the validation of a stats push.
+
+The stats push is validated by plain Python (``validate_snapshots``), not by a DRF serializer per row: a push
+holds up to 10,000 rows and is sent every few seconds. The serializers below describe the same shapes for
+the schema and Swagger UI.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+from rest_framework import serializers
+
+from ..stats import StatsSnapshot
+
+#: rows per push (one per target: a pacing node handles up to 10,000 targets, seeds/pacing-architecture)
+MAX_SNAPSHOTS = 10_000
+#: at most this many problems are listed in a 400
+MAX_ERRORS = 100
+#: how far in the future ``taken_at`` may be (clock skew between the bridge and this server), seconds
+MAX_CLOCK_SKEW_S = 60.0
+
+#: field → (required, upper bound, what it is)
+NUMBER_FIELDS: dict[str, tuple[bool, float, str]] = {
+    "ready_agents": (True, 1_000_000, "agents of the target's groups ready for its media"),
+    "busy_agents": (True, 1_000_000, "agents of the target's groups handling an interaction"),
+    "current": (True, 1_000_000_000, "PACS_VQ_Current: accepted interactions waiting in the virtual queue"),
+    "accepted": (True, 1_000_000_000, "PACS_VQ_Accepted over the stats window"),
+    "abandoned": (True, 1_000_000_000, "PACS_VQ_Abandoned over the stats window"),
+    "aht_s": (False, 86_400, "average handle time, seconds (null or absent: unknown)"),
+    "sent": (False, 1_000_000_000, "invitations sent over the stats window (null or absent: unknown)"),
+    "declined": (False, 1_000_000_000, "invitations declined over the stats window (null or absent: unknown)"),
+    "expired": (False, 1_000_000_000, "invitations expired over the stats window (null or absent: unknown)"),
+}
+ROW_FIELDS = ("target", *NUMBER_FIELDS, "taken_at")
+
+
+# --- the stats push -----------------------------------------------------------------------------------------
+
+
+def _number(value, name: str, bound: float) -> tuple[float | None, str | None]:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        kind = "text" if isinstance(value, str) else type(value).__name__
+        return None, f"{name}: must be a number, not {kind}."
+    number = float(value)
+    if not math.isfinite(number):
+        return None, f"{name}: must be a finite number."
+    if number < 0:
+        return None, f"{name}: must not be negative."
+    if number > bound:
+        return None, f"{name}: must be at most {bound:,.0f}."
+    return number, None
+
+
+def validate_snapshots(rows, target_names, tenant_name: str, now: float | None = None
+                       ) -> tuple[list[StatsSnapshot], list[str]]:
+    """``rows`` (parsed JSON) → snapshots, or the problems, each naming its row (``snapshots[2].target: …``)."""
+    now = time.time() if now is None else now
+    if not isinstance(rows, list):
+        return [], ["snapshots: expected a list of objects."]
+    if not rows:
+        return [], ["snapshots: the list is empty."]
+    if len(rows) > MAX_SNAPSHOTS:
+        return [], [f"snapshots: at most {MAX_SNAPSHOTS:,} rows per request (got {len(rows):,})."]
+    errors: list[str] = []
+    snapshots: list[StatsSnapshot] = []
+    first_row: dict[str, int] = {}
+    allowed = set(ROW_FIELDS)
+    for index, row in enumerate(rows):
+        where = f"snapshots[{index}]"
+        if not isinstance(row, dict):
+            errors.append(f"{where}: expected an object.")
+            continue
+        problems = [f"{where}.{str(key)[:80]}: unknown field." for key in row if key not in allowed]
+        target = row.get("target")
+        if target is None:
+            problems.append(f"{where}.target: required.")
+        elif not isinstance(target, str):
+            problems.append(f"{where}.target: must be text.")
+        elif target not in target_names:
+            problems.append(f"{where}.target: no pacing target named {target[:200]!r} in tenant {tenant_name!r}.")
+        elif target in first_row:
+            problems.append(f"{where}.target: {target[:200]!r} is given twice (also snapshots[{first_row[target]}]).")
+        else:
+            first_row[target] = index
+        values: dict[str, float | None] = {}
+        for name, (required, bound, _what) in NUMBER_FIELDS.items():
+            raw = row.get(name)
+            if raw is None:
+                if required:
+                    problems.append(f"{where}.{name}: required." if name not in row else
+                                    f"{where}.{name}: may not be null.")
+                values[name] = None
+                continue
+            values[name], problem = _number(raw, f"{where}.{name}", bound)
+            if problem:
+                problems.append(problem)
+        taken_at = now
+        if row.get("taken_at") is not None:
+            taken_at, problem = _number(row["taken_at"], f"{where}.taken_at", now + MAX_CLOCK_SKEW_S)
+            if problem and "at most" in problem:
+                problem = (f"{where}.taken_at: is in the future (more than {MAX_CLOCK_SKEW_S:.0f} s ahead of the "
+                           "server's clock).")
+            if problem:
+                problems.append(problem)
+        elif "taken_at" in row:
+            problems.append(f"{where}.taken_at: may not be null (leave it out: the time of receipt).")
+        if problems:
+            errors += problems
+            if len(errors) >= MAX_ERRORS:
+                break
+            continue
+        snapshots.append(StatsSnapshot(
+            target=target, ready_agents=values["ready_agents"], busy_agents=values["busy_agents"],
+            current=values["current"], accepted=values["accepted"], abandoned=values["abandoned"],
+            aht_s=math.nan if values["aht_s"] is None else values["aht_s"], sent=values["sent"],
+            declined=values["declined"], expired=values["expired"], taken_at=taken_at,
+        ))
+    if len(errors) > MAX_ERRORS:
+        errors = errors[:MAX_ERRORS] + ["… and more problems: fix these first."]
+    return snapshots, errors
+
+
+# --- schema shapes -------------------------------------------------------------------------------------------
+
+
+class _Number(serializers.FloatField):
+    def __init__(self, required: bool, bound: float, what: str):
+        super().__init__(required=required, allow_null=not required, min_value=0, max_value=bound, help_text=what)
+
+
+class StatsRowSerializer(serializers.Serializer):
+    """One target's latest stats."""
+
+    target = serializers.CharField(help_text="The pacing target's name, e.g. 'Proactive Chat - chat'.")
+    ready_agents = _Number(*NUMBER_FIELDS["ready_agents"])
+    busy_agents = _Number(*NUMBER_FIELDS["busy_agents"])
+    current = _Number(*NUMBER_FIELDS["current"])
+    accepted = _Number(*NUMBER_FIELDS["accepted"])
+    abandoned = _Number(*NUMBER_FIELDS["abandoned"])
+    aht_s = _Number(*NUMBER_FIELDS["aht_s"])
+    sent = _Number(*NUMBER_FIELDS["sent"])
+    declined = _Number(*NUMBER_FIELDS["declined"])
+    expired = _Number(*NUMBER_FIELDS["expired"])
+    taken_at = serializers.FloatField(required=False, min_value=0,
+                                      help_text="When the stats were taken, unix time (default: the time of receipt).")
+
+
+class StatsPushSerializer(serializers.Serializer):
+    tenant = serializers.CharField(help_text="The tenant's name (or id) whose targets these are.")
+    snapshots = StatsRowSerializer(many=True, max_length=MAX_SNAPSHOTS,
+                                   help_text=f"One row per target, at most {MAX_SNAPSHOTS:,}.")
+
+
+class StatsPushResultSerializer(serializers.Serializer):
+    stored = serializers.IntegerField(help_text="Snapshots stored.")
+
+
+class ProblemsSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+    errors = serializers.ListField(child=serializers.CharField(), required=False,
+                                   help_text="One line per problem, naming the row and field.")
+
+
+class PacingObjectSerializer(serializers.Serializer):
+    """A related configuration object: id, API URL, name."""
+
+    id = serializers.IntegerField()
+    url = serializers.URLField(allow_null=True)
+    name = serializers.CharField()
+
+
+class TargetStatsSerializer(serializers.Serializer):
+    ready_agents = serializers.FloatField()
+    busy_agents = serializers.FloatField()
+    current = serializers.FloatField(help_text="PACS_VQ_Current.")
+    accepted = serializers.FloatField(help_text="PACS_VQ_Accepted over the stats window.")
+    abandoned = serializers.FloatField(help_text="PACS_VQ_Abandoned over the stats window.")
+    aht_s = serializers.FloatField(allow_null=True, help_text="Average handle time, seconds (null: unknown).")
+    sent = serializers.FloatField(allow_null=True)
+    declined = serializers.FloatField(allow_null=True)
+    expired = serializers.FloatField(allow_null=True)
+    taken_at = serializers.FloatField(help_text="Unix time.")
+    age_s = serializers.FloatField(help_text="Seconds since taken_at when this answer was made.")
+
+
+class TargetInvitationsSerializer(serializers.Serializer):
+    invitations = serializers.IntegerField(allow_null=True, help_text="Invitations allowed in the interval.")
+    tick = serializers.IntegerField(allow_null=True, help_text="The pacing cycle's tick.")
+    at = serializers.FloatField(allow_null=True, help_text="Unix time of the cycle.")
+
+
+class PacingTargetSerializer(serializers.Serializer):
+    name = serializers.CharField(help_text="'<virtual queue> - <media>'.")
+    tenant = PacingObjectSerializer()
+    queue = PacingObjectSerializer(help_text="The virtual queue.")
+    switch = serializers.CharField(help_text="The name of the virtual queue's switch.")
+    media = serializers.CharField()
+    agent_groups = PacingObjectSerializer(many=True, help_text="Enabled agent groups listing the queue, by name.")
+    goal_pct = serializers.FloatField(help_text="optimizationGoal, percent.")
+    goal_source = serializers.ChoiceField(choices=["queue", "cluster", "default"],
+                                          help_text="Where the goal comes from.")
+    stats = TargetStatsSerializer(allow_null=True, help_text="The latest stats snapshot (null: none).")
+    stale = serializers.BooleanField(help_text="The stats are older than PACING_STATS_MAX_AGE_S, or missing: "
+                                               "the target is sent 0 invitations.")
+    invitations = TargetInvitationsSerializer(allow_null=True,
+                                              help_text="The pacing cycle's latest result (null: none yet).")

@@ -1,0 +1,175 @@
+"""Pacing API views: the discovered targets (``GET targets/``) and the stats push (``POST stats/``)."""
+
+from __future__ import annotations
+
+import time
+
+import redis
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import exceptions, generics, status, views
+from rest_framework.response import Response
+
+from configdb import access
+from configdb.api.base import OrderedLimitOffsetPagination
+from configdb.api.fields import brief
+from configdb.models import AgentGroup, Tenant, VirtualQueue
+
+from ..filtersets import TargetFilterBackend
+from ..redis import get_redis, tenant_key
+from ..stats import StatsStore, decode_invitations, decode_stats, stats_max_age_s
+from ..targets import Target, discover, discover_many
+from . import serializers as s
+
+
+class StatsStoreUnavailable(exceptions.APIException):
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_detail = "The stats store (Redis) is unavailable."
+    default_code = "stats_store_unavailable"
+
+
+def _unavailable(exc: Exception) -> StatsStoreUnavailable:
+    return StatsStoreUnavailable(f"The stats store (Redis) is unavailable: {type(exc).__name__}.")
+
+
+class PacingTargetListView(generics.GenericAPIView):
+    """The pacing targets discovered in the tenants you may read, with their latest stats and invitations.
+
+    A target is a virtual queue with a `pacing/media` option joined with the enabled agent groups that list it
+    among their origination DNs (named `<queue> - <media>`). Ordered by name (then tenant). Stale stats (older
+    than PACING_STATS_MAX_AGE_S, or missing) mean the target is sent 0 invitations.
+    """
+
+    serializer_class = s.PacingTargetSerializer
+    pagination_class = OrderedLimitOffsetPagination
+    filter_backends = [TargetFilterBackend]
+
+    def get_queryset(self):
+        return access.scope(Tenant.objects.all(), self.request.user).order_by("name", "pk")
+
+    @extend_schema(operation_id="pacing_targets_list", tags=["pacing"],
+                   responses={200: s.PacingTargetSerializer(many=True)})
+    def get(self, request, *args, **kwargs):
+        filters = TargetFilterBackend().parse(request)
+        tenants = self.get_queryset()
+        if filters.tenant is not None:
+            tenants = tenants.filter(**filters.tenant_lookup())
+        discoveries = discover_many(list(tenants.only("pk", "name")))
+        tenant_ids = {d.tenant: d.tenant_id for d in discoveries.values()}
+        rows = [t for d in discoveries.values() for t in d.targets if filters.keep(t)]
+        rows.sort(key=lambda t: (t.name, t.tenant))
+        now = time.time()
+        if filters.stale is not None:
+            stats, invitations = self._fetch(rows)
+            limit = stats_max_age_s()
+            rows = [t for t in rows if StatsStore.stale(stats.get((t.tenant, t.name)), limit, now) == filters.stale]
+            page = self.paginate_queryset(rows)
+        else:
+            page = self.paginate_queryset(rows)
+            stats, invitations = self._fetch(page)
+        body = [self._row(request, t, tenant_ids[t.tenant], stats, invitations, now) for t in page]
+        return self.get_paginated_response(body)
+
+    def _fetch(self, targets: list[Target]) -> tuple[dict, dict]:
+        """Stats and invitations of ``targets``, keyed by (tenant, name): one round trip to Redis."""
+        by_tenant: dict[str, list[str]] = {}
+        for target in targets:
+            by_tenant.setdefault(target.tenant, []).append(target.name)
+        if not by_tenant:
+            return {}, {}
+        try:
+            pipe = get_redis().pipeline(transaction=False)
+            for tenant, names in by_tenant.items():
+                pipe.hmget(tenant_key(tenant, "stats"), names)
+                pipe.hmget(tenant_key(tenant, "invitations"), names)
+            replies = iter(pipe.execute())
+        except (redis.RedisError, OSError) as exc:
+            raise _unavailable(exc) from exc
+        stats, invitations = {}, {}
+        for tenant, names in by_tenant.items():
+            for name, snapshot in decode_stats(names, next(replies)).items():
+                stats[(tenant, name)] = snapshot
+            for name, entry in decode_invitations(names, next(replies)).items():
+                invitations[(tenant, name)] = entry
+        return stats, invitations
+
+    @staticmethod
+    def _row(request, target: Target, tenant_id: int, stats: dict, invitations: dict, now: float) -> dict:
+        snapshot = stats.get((target.tenant, target.name))
+        stats_body = None
+        if snapshot is not None:
+            stats_body = snapshot.to_dict()
+            del stats_body["target"]
+            stats_body["age_s"] = round(now - snapshot.taken_at, 3)
+        # The configuration API's brief form {id, url, name}, from unsaved stand-ins (no query).
+        return {
+            "name": target.name,
+            "tenant": brief(Tenant(pk=tenant_id, name=target.tenant), request),
+            "queue": brief(VirtualQueue(pk=target.queue.id, number=target.queue.number), request),
+            "switch": target.queue.switch,
+            "media": target.media,
+            "agent_groups": [brief(AgentGroup(pk=g.id, name=g.name), request) for g in target.agent_groups],
+            "goal_pct": target.goal_pct,
+            "goal_source": target.goal_source,
+            "stats": stats_body,
+            "stale": StatsStore.stale(snapshot, stats_max_age_s(), now),
+            "invitations": invitations.get((target.tenant, target.name)),
+        }
+
+
+class StatsPushView(views.APIView):
+    """Store the latest stats of a tenant's pacing targets (what a Stat Server bridge calls).
+
+    Needs a read-write grant on the tenant. All rows are checked before anything is stored: any problem is a
+    400 listing every one, each naming its row and field (`snapshots[2].target: no pacing target named …`).
+    """
+
+    @extend_schema(
+        operation_id="pacing_stats_push",
+        tags=["pacing"],
+        request=s.StatsPushSerializer,
+        responses={
+            202: s.StatsPushResultSerializer,
+            400: OpenApiResponse(s.ProblemsSerializer, description="Invalid body; nothing was stored."),
+            401: OpenApiResponse(description="Not authenticated."),
+            403: OpenApiResponse(description="No read-write grant on the tenant."),
+            503: OpenApiResponse(description="The stats store (Redis) is unavailable."),
+        },
+    )
+    def post(self, request, *args, **kwargs):
+        data = request.data
+        if not isinstance(data, dict):
+            return _problems(["Expected an object: {\"tenant\": …, \"snapshots\": […]}."])
+        problems = [f"{str(key)[:80]}: unknown field." for key in data if key not in ("tenant", "snapshots")]
+        raw_tenant = data.get("tenant")
+        tenant = None
+        if raw_tenant is None:
+            problems.append("tenant: required.")
+        elif isinstance(raw_tenant, bool) or not isinstance(raw_tenant, str | int) or raw_tenant == "":
+            problems.append("tenant: expected the tenant's name or id.")
+        else:
+            lookup = {"pk": raw_tenant} if isinstance(raw_tenant, int) else {"name": raw_tenant[:255]}
+            tenant = access.scope(Tenant.objects.filter(**lookup), request.user).first()
+            if tenant is None:
+                problems.append(f"tenant: no tenant {str(raw_tenant)[:200]!r}.")
+        if "snapshots" not in data:
+            problems.append("snapshots: required.")
+        if problems:
+            return _problems(problems)
+        if not access.can_write(request.user, tenant.pk):
+            raise exceptions.PermissionDenied(f"You have no read-write grant on tenant '{tenant.name}'.")
+        names = discover(tenant).by_name
+        snapshots, problems = s.validate_snapshots(data["snapshots"], names, tenant.name)
+        if problems:
+            return _problems(problems)
+        try:
+            stored = StatsStore(tenant.name).put_many(snapshots)
+        except (redis.RedisError, OSError) as exc:
+            raise _unavailable(exc) from exc
+        return Response({"stored": stored}, status=status.HTTP_202_ACCEPTED)
+
+
+def _problems(errors: list[str]) -> Response:
+    return Response({"detail": f"Nothing was stored: {len(errors)} problem(s).", "errors": errors},
+                    status=status.HTTP_400_BAD_REQUEST)
+
+

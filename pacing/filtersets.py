@@ -1,0 +1,96 @@
+"""Filters of ``GET /api/v1/pacing/targets/``.
+
+Targets are computed (discovered from the configuration, joined with stats from Redis), not rows of a table,
+so these filters work on the discovered targets rather than through django-filter; they follow the same
+rules as the configuration API's (configdb/api/base.py ``StrictFilterBackend``): an unknown query parameter
+or a malformed value is a 400 naming the parameter, never silently ignored.
+
+* ``?tenant=`` — a tenant's name or id (default: every tenant the user may read);
+* ``?media=`` — the target's media, exactly (``chat``);
+* ``?q=`` — a substring of the target's name, any letter case;
+* ``?stale=true|false`` — whether the target's stats are stale (or missing);
+* ``?limit=`` / ``?offset=`` — pagination (``OrderedLimitOffsetPagination``); ``?format=json``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rest_framework import exceptions
+
+__all__ = ["TargetFilterBackend", "TargetFilters"]
+
+_TRUE = {"true", "1", "yes"}
+_FALSE = {"false", "0", "no"}
+MAX_VALUE_LENGTH = 255
+
+
+@dataclass(frozen=True)
+class TargetFilters:
+    tenant: str | None = None
+    media: str | None = None
+    q: str | None = None
+    stale: bool | None = None
+
+    def tenant_lookup(self) -> dict:
+        """The Tenant queryset filter for ``?tenant=`` (an id when all digits, else a name)."""
+        if self.tenant is None:
+            return {}
+        return {"pk": int(self.tenant)} if self.tenant.isdigit() else {"name": self.tenant}
+
+    def keep(self, target) -> bool:
+        """Whether a discovered target passes the media and name filters (``stale`` needs the stats)."""
+        if self.media is not None and target.media != self.media:
+            return False
+        return self.q is None or self.q.casefold() in target.name.casefold()
+
+
+PARAMETERS = {
+    "tenant": "A tenant's name or id; default: every tenant you may read.",
+    "media": "The target's media type, exactly (e.g. chat).",
+    "q": "A substring of the target's name, any letter case.",
+    "stale": "true: only targets whose stats are stale or missing; false: only those with fresh stats.",
+}
+PAGINATION_PARAMS = {"limit", "offset", "format"}
+
+
+class TargetFilterBackend:
+    """Parses and checks the query parameters; documents them in the OpenAPI schema."""
+
+    def filter_queryset(self, request, queryset, view):  # DRF's backend interface; the view filters itself
+        return queryset
+
+    def parse(self, request) -> TargetFilters:
+        params = request.query_params
+        unknown = sorted(set(params) - set(PARAMETERS) - PAGINATION_PARAMS)
+        if unknown:
+            raise exceptions.ValidationError(dict.fromkeys(unknown, "Unknown filter parameter."))
+        errors = {}
+        values = {}
+        for name in PARAMETERS:
+            raw = params.get(name)
+            if raw is None:
+                continue
+            if len(raw) > MAX_VALUE_LENGTH or "\x00" in raw:
+                errors[name] = f"At most {MAX_VALUE_LENGTH} characters, no NUL."
+                continue
+            raw = raw.strip()
+            if name == "stale":
+                lowered = raw.lower()
+                if lowered not in _TRUE | _FALSE:
+                    errors[name] = "Expected true or false."
+                    continue
+                values[name] = lowered in _TRUE
+            elif raw:
+                values[name] = raw
+        if errors:
+            raise exceptions.ValidationError(errors)
+        return TargetFilters(**values)
+
+    def get_schema_operation_parameters(self, view):
+        described = []
+        for name, description in PARAMETERS.items():
+            schema = {"type": "boolean"} if name == "stale" else {"type": "string", "maxLength": MAX_VALUE_LENGTH}
+            described.append({"name": name, "required": False, "in": "query", "description": description,
+                              "schema": schema})
+        return described

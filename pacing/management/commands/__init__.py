@@ -1,0 +1,1 @@
+"""``manage.py`` commands of the pacing app (gpe_simulator, ...)."""
