@@ -338,6 +338,14 @@ def _scalar(value, default: float, lo: float, hi: float) -> float:
     return min(max(v, lo), hi)
 
 
+def _known(value, size: int) -> np.ndarray:
+    """Per target: whether a value was given (not None, not NaN)."""
+    if value is None:
+        return np.zeros(size, dtype=bool)
+    arr = np.asarray(value, dtype=np.float64)
+    return np.broadcast_to(~np.isnan(arr), (size,)).copy() if arr.ndim == 0 else ~np.isnan(arr.reshape(size))
+
+
 def _is_missing(value) -> bool:
     return value is None
 
@@ -477,9 +485,19 @@ def _compute_block(state: TargetState, cfg: EngineConfig, size: int) -> np.ndarr
         evidence = np.maximum(accepted, sent)
         del sent
     else:
+        # Targets whose source reports neither count (NaN) fall back to sent − pending, target by target;
+        # counting their NaN as 0 would overstate their accept ratio.
+        known = _known(state.declined, size) | _known(state.expired, size)
         resolved = accepted + _count(state.declined, size)
         resolved += _count(state.expired, size)
-        evidence = resolved.copy()
+        if not known.all():
+            sent = _count(state.sent, size)
+            resolved = np.where(known, resolved, np.maximum(accepted, sent - pending))
+            evidence = np.where(known, resolved, np.maximum(accepted, sent))
+            del sent
+        else:
+            evidence = resolved.copy()
+        del known
     resolved += cfg.prior_accept_weight
     p_acc = accepted + prior_a
     p_acc /= resolved

@@ -143,6 +143,9 @@ class ContactCentre:
         self.aht_stat = aht_stat
         self.dt = float(dt)
         self.interval_s = float(interval_s)
+        #: the engine's protection of other traffic (TargetState.reserve_agents / max_rate_share); off by default
+        self.reserve_agents = None
+        self.max_rate_share = None
         self.bucket_steps = max(1, round(self.interval_s / self.dt))
         self.window_buckets = max(1, round(window_s / (self.bucket_steps * self.dt)))
         self.window_s = self.window_buckets * self.bucket_steps * self.dt
@@ -470,6 +473,7 @@ class ContactCentre:
             interval_s=self.interval_s, declined=w["declined"].astype(f), expired=w["expired"].astype(f),
             patience_s=self.p["patience_s"].copy() if know_times else None,
             accept_delay_s=self.p["accept_delay_s"].copy() if know_times else None,
+            reserve_agents=self.reserve_agents, max_rate_share=self.max_rate_share,
         )
 
     def pace(self, config: EngineConfig | None = None, *, know_times: bool = True) -> np.ndarray:

@@ -138,7 +138,10 @@ def reference_invitations(t: dict, interval_s, cfg: EngineConfig = DEFAULT_CONFI
     allowed = (cap * 2.0 / root) ** 2
 
     pending = _count(t["pending"])
-    if t.get("declined") is None and t.get("expired") is None:
+    def given(value):
+        return value is not None and not math.isnan(float(value))
+
+    if not given(t.get("declined")) and not given(t.get("expired")):
         sent = _count(t["sent"])
         resolved = max(accepted, sent - pending)
         evidence = max(accepted, sent)
@@ -455,3 +458,15 @@ def test_engine_module_imports_numpy_only():
                 continue
             for mod in mods:
                 assert mod in allowed, f"{name} imports {mod}"
+
+
+def test_targets_without_declined_and_expired_fall_back_to_sent_minus_pending():
+    """Where a stats source reports declined/expired for some targets only, the others (NaN) are estimated
+    from sent − pending, as when no target reports them — not as if they had declined nothing."""
+    base = {"ready_agents": [20.0, 20.0], "busy_agents": [20.0, 20.0], "queued": [0.0, 0.0], "pending": [10.0, 10.0],
+            "accepted": [30.0, 30.0], "abandoned": [0.0, 0.0], "sent": [110.0, 110.0], "aht_s": [300.0, 300.0]}
+    mixed = compute_invitations(TargetState(**{k: np.array(v) for k, v in base.items()},
+                                            declined=np.array([70.0, np.nan]), expired=np.array([0.0, np.nan])))
+    none_given = compute_invitations(TargetState(**{k: np.array(v) for k, v in base.items()}))
+    assert mixed[1] == none_given[1]
+    assert mixed[0] == none_given[0]  # 30 of 100 resolved either way
