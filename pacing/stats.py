@@ -23,17 +23,17 @@ and 0 busy agents, so the engine allows it 0 invitations, and lists it in the st
 
 from __future__ import annotations
 
-import gc
 import logging
 import math
 import time
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, fields
 
 import numpy as np
 import orjson
 from django.conf import settings
+
+from pacing.gcpause import gc_paused
 
 from .redis import get_redis, tenant_key
 
@@ -88,19 +88,6 @@ _STORED = ("ready_agents", "busy_agents", "current", "accepted", "abandoned", "a
 def _encode(s: StatsSnapshot) -> bytes:
     return orjson.dumps([FORMAT, s.ready_agents, s.busy_agents, s.current, s.accepted, s.abandoned, s.aht_s, s.sent,
                          s.declined, s.expired, s.taken_at])
-
-
-@contextmanager
-def gc_paused() -> Iterator[None]:
-    """No cyclic garbage collection while thousands of small acyclic objects are made (as in pacing.targets;
-    this module stays importable without Django's app registry, for the simulators)."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def _snapshot(name: str, data) -> StatsSnapshot:
