@@ -3,6 +3,7 @@
 
     python3 dev.py run     create .venv, install, migrate, load the demo data, create the admin
                            account, print how to log in, serve the web UI on http://127.0.0.1:8000/
+                           (and the GPE simulator on http://127.0.0.1:8089/ while it runs)
     python3 dev.py test    install the test tools, then: ruff check, makemigrations --check, pytest
                            (SQLite by default; set DATABASE_URL to run on PostgreSQL)
     python3 dev.py bench NAME [ARGS]   run bench/NAME.py in the project's environment

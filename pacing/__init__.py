@@ -1,1 +1,3 @@
-"""The pacing service: targets, stats, the numpy engine, the GPE client, the leader lease, the cycle."""
+"""The pacing service: target discovery, the stats store, the numpy engine and its queueing maths, and the
+simulators (contact centre, GPE). The cycle that ties them together (Celery beat, leader lease, GPE client) is
+not built yet."""

@@ -2,19 +2,30 @@
 
 Development is the default: SQLite under ``var/``, a secret key generated once and kept in
 ``var/secret_key``, DEBUG off unless asked. Production mode (``PACING_PRODUCTION=1``) refuses to
-start without an explicit ``SECRET_KEY`` and turns on the secure-cookie settings.
+start without an explicit ``SECRET_KEY`` or without the secrets key (``PACING_SECRETS_KEY`` or
+``PACING_SECRETS_KEY_FILE``), and turns on the secure-cookie settings.
 
-| variable            | meaning                                                   | default                  |
-|---------------------|-----------------------------------------------------------|--------------------------|
-| PACING_PRODUCTION   | production mode                                           | off                      |
-| SECRET_KEY          | Django's secret key (required in production)              | generated into var/      |
-| DEBUG               | Django debug pages                                        | off                      |
-| DATABASE_URL        | database                                                  | sqlite:///var/db.sqlite3 |
-| REDIS_URL           | Redis (Celery broker, leader lease, stats)                | unset: embedded          |
-| ALLOWED_HOSTS       | comma-separated host names                                | localhost,127.0.0.1,[::1]|
-| PACING_VAR_DIR      | where the SQLite file, secret key and static files live   | ./var                    |
-| PACING_SECRETS_KEY  | Fernet key(s) encrypting stored secrets (or _KEY_FILE)    | generated into var/      |
-| LOG_LEVEL           | root log level                                            | INFO                     |
+| variable                   | meaning                                                   | default                   |
+|----------------------------|-----------------------------------------------------------|---------------------------|
+| PACING_PRODUCTION          | production mode                                           | off                       |
+| PACING_VAR_DIR             | SQLite file, secret keys, static files, embedded Redis    | ./var                     |
+| SECRET_KEY                 | Django's secret key (required in production)              | generated into var/       |
+| PACING_SECRETS_KEY         | Fernet key(s) of stored secrets (required in production)  | generated into var/       |
+| PACING_SECRETS_KEY_FILE    | file holding them, read if PACING_SECRETS_KEY is unset    | unset                     |
+| DEBUG                      | Django debug pages                                        | off                       |
+| ALLOWED_HOSTS              | comma-separated host names                                | localhost,127.0.0.1,[::1] |
+| CSRF_TRUSTED_ORIGINS       | comma-separated origins trusted for CSRF                  | none                      |
+| DATABASE_URL               | database                                                  | sqlite:///var/db.sqlite3  |
+| DATABASE_CONN_MAX_AGE      | seconds a connection is kept (SQLite: always 0)           | 60                        |
+| TIME_ZONE                  | Django's time zone                                        | UTC                       |
+| PACING_API_MAX_BODY        | largest API request body, bytes                           | 16 MiB                    |
+| REDIS_URL                  | Redis of the stats store; Celery's broker when set        | unset: embedded Redis     |
+| SESSION_COOKIE_SECURE      | secure session cookie (read in production only)           | on in production          |
+| CSRF_COOKIE_SECURE         | secure CSRF cookie (read in production only)              | on in production          |
+| LOG_LEVEL                  | root log level                                            | INFO                      |
+| PACING_STATS_MAX_AGE_S     | stats older than this (s), or missing, are stale          | 30                        |
+| PACING_TARGETS_CACHE_TTL_S | longest reuse of discovered targets, seconds              | 60                        |
+| PACING_REDIS_PREFIX        | prefix of the pacing service's Redis keys                 | pacing                    |
 """
 
 import os

@@ -203,6 +203,6 @@ class PacingTargetSerializer(serializers.Serializer):
                                           help_text="Where the goal comes from.")
     stats = TargetStatsSerializer(allow_null=True, help_text="The latest stats snapshot (null: none).")
     stale = serializers.BooleanField(help_text="The stats are older than PACING_STATS_MAX_AGE_S, or missing: "
-                                               "the target is sent 0 invitations.")
+                                               "the engine gets no agents for the target (0 invitations).")
     invitations = TargetInvitationsSerializer(allow_null=True,
                                               help_text="The pacing cycle's latest result (null: none yet).")
