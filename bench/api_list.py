@@ -17,17 +17,12 @@ something fails, e.g. PostgreSQL is unreachable or a page does not answer 200).
 from __future__ import annotations
 
 import argparse
-import math
-import os
-import statistics
 import sys
 import time
-from pathlib import Path
 from types import SimpleNamespace
-from urllib.parse import urlsplit, urlunsplit
 
-ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_DATABASE_URL = "postgres://root@127.0.0.1:5432/test"
+import _common as common
+
 API = "/api/v1/"
 GOAL_MS = 100.0
 SMALL_ROWS = 100
@@ -45,59 +40,16 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                     f"p95 under {GOAL_MS:.0f} ms with a constant query count. Figures only: exits 0 whatever "
                     "they are.",
     )
-    parser.add_argument(
-        "--database", metavar="URL",
-        default=os.environ.get("BENCH_DATABASE_URL") or DEFAULT_DATABASE_URL,
-        help="database server to use, as a DATABASE_URL; only a test database derived from its name is "
-             f"written to (default: $BENCH_DATABASE_URL, else {DEFAULT_DATABASE_URL})",
-    )
-    parser.add_argument("--queues", type=int, default=10_000, metavar="N",
-                        help="virtual queues in the table for the main measurement (default %(default)s)")
-    parser.add_argument("--groups", type=int, default=20_000, metavar="N",
-                        help="agent groups in the table for the main measurement (default %(default)s)")
-    parser.add_argument("--pages", type=int, default=30, metavar="N",
-                        help="timed requests per page, after one warm-up request (default %(default)s)")
-    parser.add_argument("--sql", action="store_true",
-                        help="also print the SQL of one request of each page at the full row count")
+    common.add_database_option(parser)
+    common.add_count_option(parser, "queues", 10_000, "virtual queues in the table for the main measurement")
+    common.add_count_option(parser, "groups", 20_000, "agent groups in the table for the main measurement")
+    common.add_page_options(parser)
     parser.add_argument("--profile", action="store_true",
                         help="also print a cProfile summary of 10 requests of each list's first page (session)")
-    parser.add_argument("--no-tune-gc", dest="tune_gc", action="store_false",
-                        help="leave CPython's garbage collector as it is; by default the benchmark tunes it as "
-                             "the product's gunicorn post_fork hook does (pacingsite/gunicorn_conf.py)")
+    common.add_tune_gc_option(parser)
     args = parser.parse_args(argv)
-    for name in ("queues", "groups", "pages"):
-        if getattr(args, name) < 1:
-            parser.error(f"--{name} must be at least 1")
+    common.require_positive(parser, args, "queues", "groups", "pages")
     return args
-
-
-def redact(url: str) -> str:
-    """The URL without its password, for messages."""
-    parts = urlsplit(url)
-    if parts.password:
-        netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
-        parts = parts._replace(netloc=netloc)
-    return urlunsplit(parts)
-
-
-def fail(message: str) -> None:
-    sys.exit(f"api_list: {message}")
-
-
-def setup_django(database_url: str) -> None:
-    os.environ["DATABASE_URL"] = database_url
-    os.environ["DJANGO_SETTINGS_MODULE"] = "pacingsite.settings"
-    if str(ROOT) not in sys.path:
-        sys.path.insert(0, str(ROOT))
-    import django
-
-    django.setup()
-
-
-def percentile(samples: list[float], fraction: float) -> float:
-    """Nearest-rank percentile."""
-    ordered = sorted(samples)
-    return ordered[max(0, math.ceil(fraction * len(ordered)) - 1)]
 
 
 # --- data --------------------------------------------------------------------------------------------------
@@ -106,15 +58,9 @@ def percentile(samples: list[float], fraction: float) -> float:
 def create_fixed_objects() -> SimpleNamespace:
     """Two tenants with a switch each, DN and agent-group folders, a pool of persons, a superuser and its
     API token."""
-    from django.contrib.auth import get_user_model
+    from configdb.models import Folder, FolderType, Person
 
-    from configdb.models import Folder, FolderType, Person, Switch, Tenant
-    from pacingsite.models import ApiToken
-
-    tenant, _ = Tenant.objects.get_or_create(name="Environment")
-    other, _ = Tenant.objects.get_or_create(name="Other")
-    switch = Switch.objects.create(tenant=tenant, name="SIP_Switch", switch_type="sip")
-    other_switch = Switch.objects.create(tenant=other, name="Other_Switch", switch_type="sip")
+    tenant, other, switch, other_switch = common.create_tenants_and_switches()
     dn_folders = [Folder.objects.create(tenant=tenant, name=name, folder_type=FolderType.DNS)
                   for name in ("Chat", "Email", "Voice", "Workitems")]
     group_folders = [Folder.objects.create(tenant=tenant, name=name, folder_type=FolderType.AGENT_GROUPS)
@@ -125,8 +71,7 @@ def create_fixed_objects() -> SimpleNamespace:
         for i in range(PERSONS)
     ])
     persons = list(Person.objects.order_by("pk").values_list("pk", "tenant_id"))
-    user = get_user_model().objects.create_user("bench", "bench@example.com", is_staff=True, is_superuser=True)
-    _token, key = ApiToken.issue(user, description="api_list benchmark")
+    user, key = common.create_superuser(key_description="api_list benchmark")
     return SimpleNamespace(tenant=tenant, other=other, switch=switch, other_switch=other_switch,
                            dn_folders=dn_folders, group_folders=group_folders, user=user, key=key,
                            persons={t: [pk for pk, tid in persons if tid == t] for t in (tenant.pk, other.pk)})
@@ -134,22 +79,7 @@ def create_fixed_objects() -> SimpleNamespace:
 
 def add_virtual_queues(start: int, stop: int, fixed: SimpleNamespace) -> None:
     """Virtual queues numbered start..stop-1: one in ten the Other tenant's, one in ten disabled."""
-    from configdb.models import DNType, State, VirtualQueue
-
-    media = ("chat", "email", "voice", "workitem")
-    for first in range(start, stop, BATCH_SIZE):
-        batch = []
-        for i in range(first, min(first + BATCH_SIZE, stop)):
-            number = f"Queue {i:05d}"
-            mine = i % 10 != 5
-            batch.append(VirtualQueue(
-                tenant=fixed.tenant if mine else fixed.other, switch=fixed.switch if mine else fixed.other_switch,
-                number=number, alias=number, dn_type=DNType.VIRTUAL_QUEUE,
-                folder=fixed.dn_folders[i % len(fixed.dn_folders)] if mine and i % 7 else None,
-                state=State.DISABLED if i % 10 == 0 else State.ENABLED,
-                options={"pacing": {"media": media[i % 4], "optimizationGoal": str(3 + i % 4)}},
-            ))
-        VirtualQueue.objects.bulk_create(batch, batch_size=BATCH_SIZE)
+    common.add_virtual_queues(start, stop, fixed, fixed.dn_folders, lambda i: str(3 + i % 4), BATCH_SIZE)
 
 
 def add_agent_groups(start: int, stop: int, fixed: SimpleNamespace) -> None:
@@ -190,16 +120,6 @@ def add_agent_groups(start: int, stop: int, fixed: SimpleNamespace) -> None:
         supervisors_through.objects.bulk_create(supervisors, batch_size=BATCH_SIZE)
 
 
-def analyze() -> None:
-    """Vacuum and refresh the planner's statistics, as autovacuum would on a live database (and so that
-    autovacuum does not start in the middle of the measurements)."""
-    from django.db import connection
-
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("VACUUM ANALYZE")
-
-
 # --- measurement -------------------------------------------------------------------------------------------
 
 
@@ -224,34 +144,23 @@ def page_urls(queues: int, groups: int) -> list[tuple[str, str, str]]:
 def fetch(client, url: str, headers: dict):
     response = client.get(url, headers=headers)
     if response.status_code != 200:
-        fail(f"GET {url} answered {response.status_code}: {response.content[:300]!r}")
+        common.fail(f"GET {url} answered {response.status_code}: {response.content[:300]!r}")
     return response
 
 
 def measure(client, headers: dict, auth: str, resource: str, label: str, url: str, rows: int, repeats: int,
             show_sql: bool) -> dict:
     import orjson
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
 
     response = fetch(client, url, headers)  # warm-up (and the token's last_used update)
     body = orjson.loads(response.content)
-    with CaptureQueriesContext(connection) as context:
-        fetch(client, url, headers)
-    captured = context.captured_queries
-    timings = []
-    for _ in range(repeats):
-        started = time.perf_counter()
-        fetch(client, url, headers)
-        timings.append((time.perf_counter() - started) * 1000)
+    captured = common.captured_queries(lambda: fetch(client, url, headers))
+    median, p95 = common.time_ms(lambda: fetch(client, url, headers), repeats)
     if show_sql:
-        print(f"\n-- {resource} {label} ({url}), {auth}, {rows} rows: {len(captured)} queries")
-        for number, query in enumerate(captured, 1):
-            print(f"{number:>3}. [{float(query['time']) * 1000:6.1f} ms] {query['sql'][:600]}")
+        common.print_queries(f"{resource} {label} ({url}), {auth}, {rows} rows", captured, limit=600)
     return {
         "list": resource, "page": label, "url": url, "auth": auth, "rows": rows, "count": body["count"],
-        "shown": len(body["results"]), "queries": len(captured),
-        "median": statistics.median(timings), "p95": percentile(timings, 0.95),
+        "shown": len(body["results"]), "queries": len(captured), "median": median, "p95": p95,
     }
 
 
@@ -288,36 +197,21 @@ def profile(client, queues: int, groups: int) -> None:
 # --- report ------------------------------------------------------------------------------------------------
 
 
-def print_table(headers: list[str], rows: list[list[str]]) -> None:
-    widths = [max(len(str(cell)) for cell in column) for column in zip(headers, *rows, strict=True)]
-    line = " | ".join(f"{{:<{w}}}" for w in widths)
-    print(line.format(*headers))
-    print("-+-".join("-" * w for w in widths))
-    for row in rows:
-        print(line.format(*row))
-
-
-def verdict(result: dict) -> str:
-    if result["p95"] < GOAL_MS:
-        return "met"
-    return "median only" if result["median"] < GOAL_MS else "MISSED"
-
-
 def report(phases: list[list[dict]]) -> None:
     results = [r for phase in phases for r in phase]
     print(f"\nREST API lists: GET {API}<list>/?limit={PAGE_SIZE}… (goal: p95 under {GOAL_MS:.0f} ms, constant "
           "query count)\n")
-    print_table(
+    common.print_table(
         ["list", "page", "query", "auth", "rows", "count", "shown", "median ms", "p95 ms", "queries",
          f"goal < {GOAL_MS:.0f} ms"],
         [[r["list"], r["page"], r["url"].split("?", 1)[1].removeprefix(f"limit={PAGE_SIZE}").lstrip("&") or "-",
           r["auth"], str(r["rows"]), str(r["count"]), str(r["shown"]), f"{r['median']:.1f}", f"{r['p95']:.1f}",
-          str(r["queries"]), verdict(r)] for r in results],
+          str(r["queries"]), common.verdict(r["median"], r["p95"], GOAL_MS)] for r in results],
     )
     if len(phases) == 2:
         small, large = phases
         print("\nSQL queries per request, small tables vs full tables\n")
-        print_table(
+        common.print_table(
             ["list", "page", "auth", "queries @small", "queries @full", "query count"],
             [[a["list"], a["page"], a["auth"], f"{a['queries']} @{a['rows']}", f"{b['queries']} @{b['rows']}",
               "constant" if a["queries"] == b["queries"] else "GROWS"] for a, b in zip(small, large, strict=True)],
@@ -331,51 +225,28 @@ def report(phases: list[list[dict]]) -> None:
 
 
 def run(args: argparse.Namespace) -> None:
-    from django.db import connection
-    from django.db.utils import OperationalError
     from django.test import Client
-    from django.test.utils import setup_test_environment, teardown_test_environment
 
-    try:
-        connection.ensure_connection()
-    except OperationalError as exc:
-        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        fail(f"cannot connect to {redact(args.database)}: {first_line}")
-    connection.close()
-
-    # A name of our own, so neither a concurrent `pytest` (test_<name>) nor another benchmark is clobbered.
-    connection.settings_dict["TEST"]["NAME"] = f"test_{connection.settings_dict['NAME']}_bench_api"
-    setup_test_environment()  # adds "testserver" to ALLOWED_HOSTS, as the test runner does
-    old_name = connection.settings_dict["NAME"]
-    print(f"creating the throw-away database {connection.settings_dict['TEST']['NAME']} "
-          f"on {connection.vendor} ({redact(args.database)}) ...", flush=True)
-    try:
-        connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False, keepdb=False)
-    except OperationalError as exc:
-        teardown_test_environment()
-        fail(f"cannot create the test database: {str(exc).strip().splitlines()[0]}")
-    try:
+    common.check_connection(args.database)
+    with common.throwaway_database("bench_api", args.database):
         fixed = create_fixed_objects()
         session = Client()
         session.force_login(fixed.user)
         clients = [("session", session, {}), ("token", Client(), {"authorization": f"Token {fixed.key}"})]
-        if args.tune_gc:
-            from pacingsite.gunicorn_conf import tune_gc
-
-            tune_gc()
+        common.tune_gc(args.tune_gc)
         phases = []
         small_q, small_g = min(SMALL_ROWS, args.queues), min(SMALL_ROWS, args.groups)
         started = time.perf_counter()
         add_virtual_queues(0, small_q, fixed)
         add_agent_groups(0, small_g, fixed)
-        analyze()
+        common.analyze()
         seconds = time.perf_counter() - started
         if (small_q, small_g) != (args.queues, args.groups):
             phases.append(measure_all(clients, small_q, small_g, args.pages, show_sql=False))
             started = time.perf_counter()
             add_virtual_queues(small_q, args.queues, fixed)
             add_agent_groups(small_g, args.groups, fixed)
-            analyze()
+            common.analyze()
             seconds += time.perf_counter() - started
         print(f"populated {args.queues} virtual queues and {args.groups} agent groups in {seconds:.1f} s "
               f"(bulk_create, batches of {BATCH_SIZE})", flush=True)
@@ -383,20 +254,10 @@ def run(args: argparse.Namespace) -> None:
         if args.profile:
             profile(session, args.queues, args.groups)
         report(phases)
-    finally:
-        connection.creation.destroy_test_db(old_name, verbosity=0)
-        teardown_test_environment()
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
-    setup_django(args.database)
-    try:
-        run(args)
-    except KeyboardInterrupt:
-        print("api_list: interrupted (the test database was dropped)", file=sys.stderr)
-        return 130
-    return 0
+    return common.run_benchmark("api_list", run, parse_args(argv))
 
 
 if __name__ == "__main__":

