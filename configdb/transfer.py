@@ -261,6 +261,30 @@ class FolderPath(Kind):
         return ex.path(obj.folder_id)
 
 
+def _unique_items(value: list, parse, twice) -> list:
+    """Parse each item of a list of references; every bad or repeated item is a problem naming its index."""
+    items, problems = [], []
+    for index, item in enumerate(value):
+        try:
+            parsed = parse(item)
+        except Problem as exc:
+            problems.append(f"[{index}]: {exc.messages[0]}")
+            continue
+        if parsed in items:
+            problems.append(f"[{index}]: {twice(parsed)}")
+            continue
+        items.append(parsed)
+    if problems:
+        raise Problem(*problems, attached=True)
+    return items
+
+
+def _dn_ref(item) -> tuple[str, str]:
+    if not isinstance(item, dict) or set(item) != {"switch", "number"}:
+        raise Problem('must be {"switch": name, "number": number}.')
+    return _name(item["switch"]), _name(item["number"])
+
+
 class Names(Kind):
     """A many-to-many field, written as the sorted names of the linked objects."""
 
@@ -273,20 +297,7 @@ class Names(Kind):
     def clean(self, value):
         if not isinstance(value, list):
             raise Problem(f"must be a list of names, not {_type_name(value)}.")
-        names, problems = [], []
-        for index, item in enumerate(value):
-            try:
-                name = _name(item)
-            except Problem as exc:
-                problems.append(f"[{index}]: {exc.messages[0]}")
-                continue
-            if name in names:
-                problems.append(f"[{index}]: '{name}' is listed twice.")
-                continue
-            names.append(name)
-        if problems:
-            raise Problem(*problems, attached=True)
-        return names
+        return _unique_items(value, _name, lambda name: f"'{name}' is listed twice.")
 
     def dump(self, obj, name, ex):
         return sorted(getattr(related, self.attr) for related in getattr(obj, name).all())
@@ -301,23 +312,7 @@ class DNRefs(Kind):
     def clean(self, value):
         if not isinstance(value, list):
             raise Problem(f"must be a list of {{\"switch\": name, \"number\": number}}, not {_type_name(value)}.")
-        refs, problems = [], []
-        for index, item in enumerate(value):
-            if not isinstance(item, dict) or set(item) != {"switch", "number"}:
-                problems.append(f"[{index}]: must be {{\"switch\": name, \"number\": number}}.")
-                continue
-            try:
-                ref = (_name(item["switch"]), _name(item["number"]))
-            except Problem as exc:
-                problems.append(f"[{index}]: {exc.messages[0]}")
-                continue
-            if ref in refs:
-                problems.append(f"[{index}]: DN '{ref[1]}' of switch '{ref[0]}' is listed twice.")
-                continue
-            refs.append(ref)
-        if problems:
-            raise Problem(*problems, attached=True)
-        return refs
+        return _unique_items(value, _dn_ref, lambda ref: f"DN '{ref[1]}' of switch '{ref[0]}' is listed twice.")
 
     def dump(self, obj, name, ex):
         return [{"switch": s, "number": n}

@@ -135,6 +135,18 @@ def _n_nodes() -> np.ndarray:
     return np.array(nodes, dtype=np.float64)
 
 
+def _log_axis(x: np.ndarray, per_decade: float, lo_exp: float, count: int):
+    """Cell index and the two linear weights of ``x`` on a log10 grid of ``count`` points."""
+    pos = np.log10(x)
+    pos *= per_decade
+    pos -= lo_exp
+    np.clip(pos, 0.0, count - 1, out=pos)
+    index = np.minimum(np.floor(pos), count - 2)
+    w1 = pos
+    w1 -= index
+    return index, 1.0 - w1, w1
+
+
 class MaxLoadTable:
     """a*(n, r, g): the largest offered load with Erlang-A P(Ab) <= g, on a grid, filled on demand.
 
@@ -217,23 +229,8 @@ class MaxLoadTable:
         del n_int, n_c
         w_n0 = 1.0 - w_n1
 
-        pos_r = np.log10(r)
-        pos_r *= self.R_PER_DECADE
-        pos_r -= self.R_LO_EXP
-        np.clip(pos_r, 0.0, self.R_COUNT - 1, out=pos_r)
-        i_r = np.minimum(np.floor(pos_r), self.R_COUNT - 2)
-        w_r1 = pos_r
-        w_r1 -= i_r
-        w_r0 = 1.0 - w_r1
-
-        pos_g = np.log10(g)
-        pos_g *= self.G_PER_DECADE
-        pos_g -= self.G_LO_EXP
-        np.clip(pos_g, 0.0, self.G_COUNT - 1, out=pos_g)
-        i_g = np.minimum(np.floor(pos_g), self.G_COUNT - 2)
-        w_g1 = pos_g
-        w_g1 -= i_g
-        w_g0 = 1.0 - w_g1
+        i_r, w_r0, w_r1 = _log_axis(r, self.R_PER_DECADE, self.R_LO_EXP, self.R_COUNT)
+        i_g, w_g0, w_g1 = _log_axis(g, self.G_PER_DECADE, self.G_LO_EXP, self.G_COUNT)
 
         s_n, s_r = self.shape[1] * self.shape[2], self.shape[2]
         base = i_n * s_n
