@@ -116,14 +116,16 @@ def main() -> None:
     p_run.add_argument("--port", type=int, default=8000, help="port to listen on (default 8000)")
     p_run.add_argument("--workers", type=int, default=2, help="gunicorn workers (default 2)")
     p_run.set_defaults(func=cmd_run)
-    p_test = sub.add_parser("test", help="ruff, migration check and the test suite")
-    p_test.add_argument("pytest_args", nargs=argparse.REMAINDER, help="passed to pytest")
+    p_test = sub.add_parser("test", help="ruff, migration check and the test suite (other arguments go to pytest)")
     p_test.set_defaults(func=cmd_test)
-    p_bench = sub.add_parser("bench", help="run a benchmark from bench/")
+    p_bench = sub.add_parser("bench", help="run a benchmark from bench/ (other arguments go to it)")
     p_bench.add_argument("name", help="benchmark name, e.g. admin_changelist")
-    p_bench.add_argument("bench_args", nargs=argparse.REMAINDER, help="passed to the benchmark")
     p_bench.set_defaults(func=cmd_bench)
-    args = parser.parse_args()
+    # Everything after `test` or `bench NAME` is passed on as it is (pytest's -k, -x, … included).
+    args, rest = parser.parse_known_args()
+    if rest and args.command == "run":
+        parser.error(f"unrecognized arguments: {' '.join(rest)}")
+    args.pytest_args = args.bench_args = rest
     args.func(args)
 
 

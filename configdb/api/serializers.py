@@ -80,6 +80,12 @@ class ConfigObjectSerializer(serializers.ModelSerializer):
                            if self.instance is None or data[k] != self.fields[k].to_representation(
                                self.fields[k].get_attribute(self.instance))})
             if errors:
+                # Report the unknown and read-only fields together with every other problem of the body.
+                try:
+                    super().to_internal_value(data)
+                except serializers.ValidationError as exc:
+                    if isinstance(exc.detail, dict):
+                        errors = {**exc.detail, **errors}
                 raise serializers.ValidationError(errors)
         return super().to_internal_value(data)
 

@@ -255,3 +255,11 @@ def test_fuzzed_options_never_crash(client, options):
     if response.status_code == 200:
         stored = DN.objects.get(pk=queue_pk).options
         assert all(isinstance(v, str) for keys in stored.values() for v in keys.values())
+
+
+def test_unknown_fields_are_reported_with_every_other_problem(client):
+    """A script author sees all of a body's problems in one answer, not one per try."""
+    response = send(client, "post", "/api/v1/ports/",
+                    {"application": "Stat_Server", "port_id": "x y", "port": 70000, "colour": "red"})
+    assert response.status_code == 400
+    assert set(body(response)) == {"colour", "port_id", "port"}
