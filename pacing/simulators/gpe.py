@@ -31,7 +31,6 @@ import base64
 import binascii
 import collections
 import gzip
-import hashlib
 import hmac
 import json
 import logging
@@ -40,7 +39,6 @@ import secrets
 import threading
 import time
 import urllib.parse
-import zlib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -48,9 +46,12 @@ from typing import Any
 
 import numpy as np
 
+from pacing.gpe import protocol
+from pacing.gpe.protocol import MAX_BODY, MAX_INFLATED, body_digest, encode_reply
+from pacing.gpe.protocol import RequestError as ProtocolError
 from pacing.simulators.contact_centre import PARAMS, ContactCentre
 
-__all__ = ["DEMO_TARGETS", "INVALID_REPLY_KINDS", "GPESimulator", "ProtocolError"]
+__all__ = ["DEMO_TARGETS", "INVALID_REPLY_KINDS", "MAX_BODY", "MAX_INFLATED", "GPESimulator", "ProtocolError"]
 
 log = logging.getLogger("pacing.simulators.gpe")
 
@@ -67,20 +68,7 @@ DEFAULT_TARGET = {"agents": 4, "aht_s": 300.0, "patience_s": 60.0, "accept_delay
 INVALID_REPLY_KINDS = ("negative", "non_integer", "string", "unknown_target", "missing_targets", "wrong_type",
                        "not_json")
 
-MAX_BODY = 8 * 1024 * 1024          # bytes on the wire
-MAX_INFLATED = 32 * 1024 * 1024     # bytes after gunzip
 REPLAY_CACHE = 256                  # answers kept per cluster for Idempotency-Key replays
-
-
-class ProtocolError(Exception):
-    """A request the simulator refuses: HTTP status, RFC-style error code, message."""
-
-    def __init__(self, status: int, error: str, message: str, headers: Mapping[str, str] | None = None) -> None:
-        super().__init__(message)
-        self.status = int(status)
-        self.error = error
-        self.message = message
-        self.headers = dict(headers or {})
 
 
 @dataclass
@@ -149,6 +137,9 @@ class GPESimulator:
         self.invalid_count: int | None = None
         self.failures: collections.deque = collections.deque()          # HTTP statuses to answer next
         self.delays: collections.deque = collections.deque()            # seconds to wait before the next answers
+        self.token_failures: collections.deque = collections.deque()    # "500" / "html" for the next token requests
+        #: every pacing post decided (accepted, replayed or refused with 409), oldest first (``GET /sim/posts``)
+        self.journal: collections.deque = collections.deque(maxlen=10_000)
         self._httpd: ThreadingHTTPServer | None = None
         self._threads: list[threading.Thread] = []
         self._stop = threading.Event()
@@ -270,18 +261,67 @@ class GPESimulator:
         with self.lock:
             self.delays.extend([float(seconds)] * count)
 
+    def inject_token_failure(self, kind: str = "500", count: int = 1) -> None:
+        """Answer the next ``count`` token requests with HTTP 500 JSON (``"500"``) or a 200 HTML page
+        (``"html"``, a captive portal or a proxy's error page)."""
+        if kind not in ("500", "html"):
+            raise ValueError("kind must be '500' or 'html'")
+        with self.lock:
+            self.token_failures.extend([kind] * int(count))
+
     def clear_injections(self) -> None:
         with self.lock:
             self.target_errors.clear()
             self.invalid_reply, self.invalid_count = None, None
             self.failures.clear()
             self.delays.clear()
+            self.token_failures.clear()
+
+    def control(self, command: Mapping[str, Any]) -> dict[str, Any]:
+        """The test hooks as one JSON command (``POST /sim/control``, for a simulator in another process):
+        ``{"failure": 503, "count": 2}``, ``{"delay": 6.0, "count": 1}``, ``{"invalid_reply": "not_json",
+        "count": 1}`` (count null: until cleared), ``{"target_error": NAME, "code": …, "message": …}``,
+        ``{"token_failure": "500"|"html", "count": 1}``, ``{"expire_tokens": true}``, ``{"clear": true}``."""
+        if not isinstance(command, Mapping):
+            raise ProtocolError(400, "invalid_request", "the control command must be a JSON object")
+        try:
+            count = command.get("count", 1)
+            if command.get("clear"):
+                self.clear_injections()
+            if "failure" in command:
+                self.inject_failure(int(command["failure"]), int(count))
+            if "delay" in command:
+                self.inject_delay(float(command["delay"]), int(count))
+            if "invalid_reply" in command:
+                self.inject_invalid_reply(str(command["invalid_reply"]), None if count is None else int(count))
+            if "target_error" in command:
+                self.inject_target_error(str(command["target_error"]), str(command.get("code") or "target_error"),
+                                         str(command.get("message") or "injected target error"))
+            if "token_failure" in command:
+                self.inject_token_failure(str(command["token_failure"]), int(count))
+            if command.get("expire_tokens"):
+                self.expire_tokens()
+        except (TypeError, ValueError) as exc:
+            raise ProtocolError(400, "invalid_request", f"bad control command: {exc}") from None
+        return {"status": "ok"}
+
+    def record(self, cluster: str, tick: int, epoch: int, outcome: str, agent: str = "") -> None:
+        """One line of the journal (lock held or not)."""
+        with self.lock:
+            self.journal.append({"cluster": cluster, "tick": tick, "epoch": epoch, "outcome": outcome,
+                                 "agent": agent, "at": time.time()})
 
     # ------------------------------------------------------------------------------------------------------
     # OAuth
     # ------------------------------------------------------------------------------------------------------
 
     def issue_token(self, headers: Mapping[str, str], body: bytes) -> _Reply:
+        with self.lock:
+            failure = self.token_failures.popleft() if self.token_failures else None
+        if failure == "500":
+            return _Reply(500, _json({"error": "server_error", "error_description": "injected token failure"}))
+        if failure == "html":
+            return _Reply(200, b"<html><body><h1>Sign in to the network</h1></body></html>", "text/html")
         ctype = (headers.get("Content-Type") or "").split(";")[0].strip().lower()
         if ctype == "application/json":
             try:
@@ -345,77 +385,9 @@ class GPESimulator:
 
     @staticmethod
     def parse_pacing(headers: Mapping[str, str], raw: bytes) -> dict[str, Any]:
-        """Decode and validate a pacing post; raises ProtocolError (400 / 415 / 413)."""
-        ctype = (headers.get("Content-Type") or "application/json").split(";")[0].strip().lower()
-        if ctype != "application/json":
-            raise ProtocolError(415, "unsupported_media_type", "Content-Type must be application/json")
-        encoding = (headers.get("Content-Encoding") or "identity").strip().lower()
-        if encoding == "gzip":
-            try:
-                inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
-                raw = inflater.decompress(raw, MAX_INFLATED + 1)
-                if len(raw) > MAX_INFLATED:
-                    raise ProtocolError(413, "payload_too_large", f"the inflated body exceeds {MAX_INFLATED} bytes")
-                if not inflater.eof:
-                    raise ProtocolError(400, "invalid_request", "truncated gzip body")
-            except zlib.error as exc:
-                raise ProtocolError(400, "invalid_request", f"the body is not valid gzip: {exc}") from None
-        elif encoding != "identity":
-            raise ProtocolError(415, "unsupported_media_type", "Content-Encoding must be gzip or identity")
-        try:
-            body = json.loads(raw)
-        except (ValueError, RecursionError):
-            raise ProtocolError(400, "invalid_request", "the body is not JSON") from None
-
-        def bad(message: str) -> ProtocolError:
-            return ProtocolError(400, "invalid_request", message)
-
-        if not isinstance(body, dict):
-            raise bad("the body must be a JSON object")
-        if body.get("version") != 1 or not _is_int(body.get("version")):
-            raise bad("version must be 1")
-        cluster = body.get("cluster")
-        if not isinstance(cluster, str) or not cluster:
-            raise bad("cluster must be a non-empty string")
-        for key in ("tick", "epoch"):
-            if not _is_int(body.get(key)) or body[key] < 0:
-                raise bad(f"{key} must be a non-negative integer")
-        interval = body.get("intervalSeconds")
-        if not isinstance(interval, int | float) or isinstance(interval, bool) or not (0 < interval <= 86400):
-            raise bad("intervalSeconds must be a number in (0, 86400]")
-        targets = body.get("targets")
-        if not isinstance(targets, list):
-            raise bad("targets must be a list")
-        seen = set()
-        for i, t in enumerate(targets):
-            if not isinstance(t, dict):
-                raise bad(f"targets[{i}] must be an object")
-            name = t.get("name")
-            if not isinstance(name, str) or not name:
-                raise bad(f"targets[{i}].name must be a non-empty string")
-            if name in seen:
-                raise bad(f"targets[{i}].name {name!r} is repeated")
-            seen.add(name)
-            inv = t.get("invitations")
-            if not _is_int(inv) or inv < 0:
-                raise bad(f"targets[{i}].invitations must be a non-negative integer")
-            for key in ("virtualQueue", "media"):
-                if key in t and t[key] is not None and not isinstance(t[key], str):
-                    raise bad(f"targets[{i}].{key} must be a string")
-            groups = t.get("agentGroups", [])
-            if not isinstance(groups, list) or not all(isinstance(g, str) for g in groups):
-                raise bad(f"targets[{i}].agentGroups must be a list of strings")
-        key = headers.get("Idempotency-Key")
-        if key is None:
-            raise bad("the Idempotency-Key header is required")
-        if key != f"{cluster}:{body['tick']}":
-            raise bad("Idempotency-Key must be '<cluster>:<tick>' of the body")
-        epoch = headers.get("X-Pacing-Epoch")
-        if epoch is None:
-            raise bad("the X-Pacing-Epoch header is required")
-        if epoch.strip() != str(body["epoch"]):
-            raise bad("X-Pacing-Epoch must equal the body's epoch")
-        return body
+        """Decode and validate a pacing post (``pacing.gpe.protocol.parse_request``); raises ProtocolError
+        (400 / 415 / 413)."""
+        return protocol.parse_request(headers, raw)
 
     def handle_pacing(self, headers: Mapping[str, str], raw: bytes) -> _Reply:
         self._check_bearer(headers)
@@ -427,21 +399,28 @@ class GPESimulator:
         if failure is not None:
             raise ProtocolError(failure, "injected_failure", f"injected HTTP {failure}")
         body = self.parse_pacing(headers, raw)
-        digest = hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
+        digest = body_digest(body)
         cluster, tick, epoch = body["cluster"], body["tick"], body["epoch"]
-        key = f"{cluster}:{tick}"
+        key = protocol.idempotency_key(cluster, tick)
+        agent = headers.get("User-Agent") or ""
         with self.lock:
             state = self.clusters.setdefault(cluster, _Cluster())
             stored = state.replies.get(key)
+            refused = None
             if stored is not None:
                 if stored[0] == digest:
+                    self.record(cluster, tick, epoch, "replayed", agent)
                     return _Reply(stored[1], stored[2], stored[3], {"Idempotent-Replayed": "true"})
-                raise ProtocolError(409, "tick_already_accepted",
-                                    f"tick {tick} of {cluster} was already accepted with another body")
-            if epoch < state.epoch:
-                raise ProtocolError(409, "stale_epoch", f"epoch {epoch} is older than {state.epoch}")
-            if tick <= state.tick:
-                raise ProtocolError(409, "stale_tick", f"tick {tick} is not after the last accepted {state.tick}")
+                refused = ProtocolError(409, "tick_already_accepted",
+                                        f"tick {tick} of {cluster} was already accepted with another body")
+            elif epoch < state.epoch:
+                refused = ProtocolError(409, "stale_epoch", f"epoch {epoch} is older than {state.epoch}")
+            elif tick <= state.tick:
+                refused = ProtocolError(409, "stale_tick", f"tick {tick} is not after the last accepted {state.tick}")
+            if refused is not None:
+                self.record(cluster, tick, epoch, refused.code, agent)
+                raise refused
+            self.record(cluster, tick, epoch, "accepted", agent)
             state.epoch, state.tick = epoch, tick
             reply = self._apply(body)
             state.replies[key] = (digest, reply.status, reply.body, reply.content_type)
@@ -471,15 +450,14 @@ class GPESimulator:
             idx = meta["index"]
             self.world.invite(np.array([t["invitations"]]), valid_s=interval, targets=[idx])
             answers.append({"name": name, "pendingInvitations": int(self.world.pending[idx])})
-        reply: dict[str, Any] = {"targets": answers, "errors": errors}
         kind = self.invalid_reply
         if kind is not None:
             if self.invalid_count is not None:
                 self.invalid_count -= 1
                 if self.invalid_count <= 0:
                     self.invalid_reply, self.invalid_count = None, None
-            return self._corrupt(kind, reply)
-        return _Reply(200, _json(reply))
+            return self._corrupt(kind, {"targets": answers, "errors": errors})
+        return _Reply(200, encode_reply(answers, errors))
 
     @staticmethod
     def _corrupt(kind: str, reply: dict[str, Any]) -> _Reply:
@@ -639,10 +617,21 @@ class _Handler(BaseHTTPRequestHandler):
                 self._send(sim.issue_token(self.headers, raw))
             elif path.rstrip("/") == sim.pacing_path:
                 self._send(sim.handle_pacing(self.headers, raw))
+            elif path == "/sim/control":
+                try:
+                    command = json.loads(raw or b"{}")
+                except ValueError:
+                    raise ProtocolError(400, "invalid_request", "the control command is not JSON") from None
+                self._send(_Reply(200, _json(sim.control(command))))
             else:
                 raise ProtocolError(404, "not_found", f"no endpoint at {path}")
         except ProtocolError as exc:
-            self._error(exc)
+            try:
+                self._error(exc)
+            except (BrokenPipeError, ConnectionResetError):
+                self.close_connection = True
+        except (BrokenPipeError, ConnectionResetError):   # the client gave up (its timeout): nothing to answer
+            self.close_connection = True
         except Exception:   # a bug of the simulator: answer 500 rather than drop the connection
             log.exception("GPE simulator failure")
             self.close_connection = True
@@ -653,6 +642,10 @@ class _Handler(BaseHTTPRequestHandler):
         path = self._path()
         if path == "/sim/state":
             self._send(_Reply(200, _json(sim.state())))
+        elif path == "/sim/posts":
+            with sim.lock:
+                journal = list(sim.journal)
+            self._send(_Reply(200, _json({"posts": journal})))
         elif path in ("/healthz", "/sim/health"):
             self._send(_Reply(200, _json({"status": "ok"})))
         elif path in (sim.token_path, sim.pacing_path):

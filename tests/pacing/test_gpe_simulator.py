@@ -386,3 +386,22 @@ def test_command_serves_over_http(tmp_path):
         out, _ = proc.communicate(timeout=15)
     assert proc.returncode == 0, out
     assert "stopped" in out
+
+
+def test_control_endpoint_and_journal(sim, http):
+    """The test hooks over HTTP (a simulator in another process) and the journal of decided posts."""
+    tok = token(sim, http)
+    r = http.post(sim.base_url + "/sim/control", json={"failure": 503, "count": 1}, timeout=5)
+    assert r.status_code == 200 and r.json() == {"status": "ok"}
+    assert post(sim, http, body(tick=1), tok=tok).status_code == 503
+    assert post(sim, http, body(tick=1), tok=tok).status_code == 200
+    assert post(sim, http, body(tick=1), tok=tok).headers.get("Idempotent-Replayed") == "true"
+    assert post(sim, http, body(tick=2, epoch=6), tok=tok).status_code == 409
+    http.post(sim.base_url + "/sim/control", json={"token_failure": "html"}, timeout=5)
+    r = http.post(sim.token_url, data={"grant_type": "client_credentials"}, auth=("pacing-demo", "demo-client-secret"),
+                  timeout=5)
+    assert r.status_code == 200 and r.headers["Content-Type"].startswith("text/html")
+    assert http.post(sim.base_url + "/sim/control", json={"failure": "x"}, timeout=5).status_code == 400
+    posts = http.get(sim.base_url + "/sim/posts", timeout=5).json()["posts"]
+    assert [(p["tick"], p["epoch"], p["outcome"]) for p in posts] == [(1, 7, "accepted"), (1, 7, "replayed"),
+                                                                      (2, 6, "stale_epoch")]
