@@ -126,7 +126,10 @@ class GPESimulator:
         self.stats_store, self.stats_every_s = stats_store, float(stats_every_s)
         self.on_stats_error = on_stats_error
         self.lock = threading.RLock()
-        self.world = ContactCentre(0, names=[], seed=seed, max_handle_s=3600.0)
+        # AHT as Stat Server reports it to the engine: agent busy time / completed interactions ("censored":
+        # the elapsed part of the interactions in progress counts), not the completed-only average that is
+        # biased low after a cold start and makes the engine over-invite (docs/pacing.md).
+        self.world = ContactCentre(0, names=[], seed=seed, max_handle_s=3600.0, aht_stat="censored")
         self.meta: dict[str, dict[str, Any]] = {}
         self.tokens: dict[str, float] = {}
         self.clusters: dict[str, _Cluster] = {}

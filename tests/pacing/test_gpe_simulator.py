@@ -405,3 +405,31 @@ def test_control_endpoint_and_journal(sim, http):
     posts = http.get(sim.base_url + "/sim/posts", timeout=5).json()["posts"]
     assert [(p["tick"], p["epoch"], p["outcome"]) for p in posts] == [(1, 7, "accepted"), (1, 7, "replayed"),
                                                                       (2, 6, "stale_epoch")]
+
+
+def test_reported_aht_is_busy_time_over_completed_interactions():
+    """What the simulator feeds the stats store: AHT = agent busy time (in-progress interactions included)
+    / completed interactions -- not the completed-only average, biased low after a cold start."""
+    class Store:
+        batches: list = []
+
+        def put_many(self, snaps):
+            self.batches.append(snaps)
+
+    s = GPESimulator(port=0, clock=False, seed=5, targets={CHAT: {"agents": 6, "aht_s": 300.0}},
+                     defaults={"lead_rate": np.inf}, stats_store=Store(), stats_every_s=5)
+    assert s.world.aht_stat == "censored"
+    i = s.meta[CHAT]["index"]
+    s.world.queued[i] = 6                            # six visitors waiting at the start: every agent busy
+    s.advance(240)                                   # under one AHT after a cold start
+    totals = s.world.totals()
+    completed = int(totals["completed"][i])
+    assert completed > 0
+    reported = Store.batches[-1][0].aht_s
+    busy_over_completed = float(totals["busy_s"][i]) / completed
+    completed_only = float(totals["handle_s"][i]) / completed
+    snap = s.world.snapshots()[0]
+    assert snap.aht_s == pytest.approx(float(totals["busy_s"][i]) / completed)
+    assert reported == pytest.approx(busy_over_completed)
+    assert snap.aht_s > completed_only                # the naive figure is the low one
+    assert s.state()["targets"][0]["ahtSeconds"] == pytest.approx(snap.aht_s, abs=0.1)
