@@ -70,6 +70,8 @@ class TargetState:
     * ``reserve_agents`` -- agents kept out of the proactive capacity (reactive protection; default 0).
     * ``max_rate_share`` -- cap of the proactive accept rate as a share of the Erlang-A rate at the goal
       (reactive protection; default off).
+    * ``stats_age_s`` -- seconds since each target's statistics snapshot was taken (NaN: no snapshot), filled
+      by the pacing cycle. Not used by the computation yet (the next engine version builds on it).
     """
 
     ready_agents: Any
@@ -88,6 +90,7 @@ class TargetState:
     accept_delay_s: Any = None
     reserve_agents: Any = None
     max_rate_share: Any = None
+    stats_age_s: Any = None
 
 
 @dataclass(frozen=True)

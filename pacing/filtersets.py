@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from rest_framework import exceptions
 
-__all__ = ["TargetFilterBackend", "TargetFilters"]
+__all__ = ["NodeFilterBackend", "NodeFilters", "TargetFilterBackend", "TargetFilters"]
 
 _TRUE = {"true", "1", "yes"}
 _FALSE = {"false", "0", "no"}
@@ -94,3 +94,54 @@ class TargetFilterBackend:
             described.append({"name": name, "required": False, "in": "query", "description": description,
                               "schema": schema})
         return described
+
+
+NODE_PARAMETERS = {
+    "cluster": "A pacing cluster's name or id; default: every pacing cluster you may read.",
+    "leader": "true: only the nodes holding their cluster's lease; false: only the others.",
+}
+
+
+@dataclass(frozen=True)
+class NodeFilters:
+    cluster: str | None = None
+    leader: bool | None = None
+
+
+class NodeFilterBackend:
+    """The query parameters of ``GET /api/v1/pacing/nodes/`` (same rules as the targets')."""
+
+    def filter_queryset(self, request, queryset, view):
+        return queryset
+
+    def parse(self, request) -> NodeFilters:
+        params = request.query_params
+        unknown = sorted(set(params) - set(NODE_PARAMETERS) - PAGINATION_PARAMS)
+        if unknown:
+            raise exceptions.ValidationError(dict.fromkeys(unknown, "Unknown filter parameter."))
+        errors, values = {}, {}
+        for name in NODE_PARAMETERS:
+            raw = params.get(name)
+            if raw is None:
+                continue
+            if len(raw) > MAX_VALUE_LENGTH or "\x00" in raw:
+                errors[name] = f"At most {MAX_VALUE_LENGTH} characters, no NUL."
+                continue
+            raw = raw.strip()
+            if name == "leader":
+                lowered = raw.lower()
+                if lowered not in _TRUE | _FALSE:
+                    errors[name] = "Expected true or false."
+                    continue
+                values[name] = lowered in _TRUE
+            elif raw:
+                values[name] = raw
+        if errors:
+            raise exceptions.ValidationError(errors)
+        return NodeFilters(**values)
+
+    def get_schema_operation_parameters(self, view):
+        return [{"name": name, "required": False, "in": "query", "description": description,
+                 "schema": {"type": "boolean"} if name == "leader" else {"type": "string",
+                                                                          "maxLength": MAX_VALUE_LENGTH}}
+                for name, description in NODE_PARAMETERS.items()]

@@ -5,14 +5,31 @@ eServices) rather than by Django app; each ModelAdmin names its group in ``gax_s
 """
 
 from django.contrib import admin
+from django.urls import path, reverse
 
-SECTION_ORDER = ["Environment", "Switching", "Accounts", "Routing / eServices", "Administration"]
+SECTION_ORDER = ["Environment", "Switching", "Accounts", "Routing / eServices", "Pacing", "Administration"]
 
 
 class PacingAdminSite(admin.AdminSite):
     site_header = "Pacing Console"
     site_title = "Pacing Console"
     index_title = "Configuration"
+
+    def get_urls(self):
+        from pacing.admin_views import nodes_view
+
+        def nodes(request):
+            return nodes_view(request, self)
+
+        return [path("pacing/nodes/", self.admin_view(nodes), name="pacing-nodes"), *super().get_urls()]
+
+    def _pacing_section(self) -> dict:
+        """A read-only page, not a model: the pacing nodes (pacing/admin_views.py)."""
+        url = reverse("admin:pacing-nodes", current_app=self.name)
+        return {"name": "Pacing", "app_label": "pacing", "app_url": url, "has_module_perms": True,
+                "models": [{"name": "Pacing nodes", "object_name": "PacingNodes", "admin_url": url, "add_url": None,
+                            "view_only": True, "perms": {"view": True, "add": False, "change": False,
+                                                         "delete": False}}]}
 
     def get_app_list(self, request, app_label=None):
         apps = super().get_app_list(request, app_label)
@@ -34,6 +51,8 @@ class PacingAdminSite(admin.AdminSite):
                     },
                 )
                 section["models"].append(model)
+        if request.user.is_staff:
+            sections["Pacing"] = self._pacing_section()
         ordered = sorted(sections.values(), key=lambda s: SECTION_ORDER.index(s["name"])
                          if s["name"] in SECTION_ORDER else len(SECTION_ORDER))
         for section in ordered:

@@ -1,9 +1,29 @@
 """The Celery app (`pacingsite.celery:app`) that runs the pacing cycle on every pacing node.
 
-The broker is Redis from REDIS_URL. The beat schedule is added by the pacing app.
+Every node is started the same way (README, "Pacing nodes")::
+
+    celery -A pacingsite.celery:app worker --beat -n <node>@%h
+
+* **Broker**: Redis from ``REDIS_URL`` (settings). Unset: tasks run eagerly in the caller (no worker; tests).
+* **Pool**: threads (``CELERY_WORKER_POOL``), so a node is ONE process: its leader lease, GPE client and
+  prepared targets live in that process's memory, and a cycle never overlaps the previous one (a
+  non-blocking lock per cluster, pacing/cycle.py).
+* **Each node drives itself.** When the worker starts (``celeryd_after_setup``) it adds its own queue
+  ``pacing.node.<node>@<host>`` and points the beat entry ``pacing-dispatch`` at it: the embedded beat sends
+  ``pacing.dispatch`` every second with ``expires=1`` to its own node only. ``dispatch`` sends the due
+  cycles of each pacing cluster (every ``pacing/refreshPeriod`` seconds of that cluster, read from the
+  configuration each second: a changed period or a new cluster needs no restart) with ``expires`` = one
+  period. Which node POSTS is decided by the Redis lease, not by the beat.
+* **Scheduler**: ``celery.beat:Scheduler`` (in memory): no ``celerybeat-schedule`` file, so several nodes can
+  run from one directory. The embedded beat is a child process; on Linux it asks the kernel to stop it when
+  the worker dies (``PR_SET_PDEATHSIG``), so a killed node leaves no beat sending to its queue.
 """
 
+import ctypes
+import ctypes.util
 import os
+import signal
+import sys
 
 from celery import Celery, signals
 
@@ -12,6 +32,36 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "pacingsite.settings")
 app = Celery("pacingsite")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+DISPATCH = "pacing-dispatch"
+app.conf.beat_schedule = {
+    DISPATCH: {"task": "pacing.dispatch", "schedule": 1.0, "args": (), "options": {"expires": 1.0}},
+}
+
+
+@signals.celeryd_after_setup.connect
+def _node_queue(sender=None, instance=None, conf=None, **kwargs):
+    """The worker named ``sender`` (``node-1@host``) consumes its own queue, and its beat sends there."""
+    from pacing.tasks import queue_of
+
+    queue = queue_of(str(sender))
+    instance.app.amqp.queues.select_add(queue)
+    entry = dict(conf.beat_schedule[DISPATCH])
+    entry["args"] = (str(sender),)
+    entry["options"] = {**entry.get("options", {}), "queue": queue}
+    conf.beat_schedule = {**conf.beat_schedule, DISPATCH: entry}
+
+
+@signals.beat_embedded_init.connect
+def _die_with_worker(**kwargs):
+    """The embedded beat process gets SIGTERM when its worker dies (Linux), instead of living on as an orphan."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        libc.prctl(1, signal.SIGTERM, 0, 0, 0)  # PR_SET_PDEATHSIG = 1
+    except OSError:
+        pass
 
 
 @signals.task_prerun.connect

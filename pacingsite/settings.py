@@ -26,6 +26,11 @@ start without an explicit ``SECRET_KEY`` or without the secrets key (``PACING_SE
 | PACING_STATS_MAX_AGE_S     | stats older than this (s), or missing, are stale          | 30                        |
 | PACING_TARGETS_CACHE_TTL_S | longest reuse of discovered targets, seconds              | 60                        |
 | PACING_REDIS_PREFIX        | prefix of the pacing service's Redis keys                 | pacing                    |
+| PACING_HISTORY_CYCLES      | cycle summaries kept per pacing cluster                   | 2880                      |
+| PACING_HISTORY_RESULTS     | cycles whose per-target results are kept per cluster      | 120                       |
+| PACING_NODE_NAME           | pacing node name outside a Celery worker                  | the host name             |
+| CELERY_WORKER_POOL         | Celery pool of a pacing node                              | threads                   |
+| CELERY_WORKER_CONCURRENCY  | threads of a pacing node                                  | 4                         |
 """
 
 import os
@@ -235,6 +240,13 @@ PACING_API_MAX_BULK = 20_000
 REDIS_URL = os.environ.get("REDIS_URL", "")
 CELERY_BROKER_URL = REDIS_URL or "memory://"
 CELERY_TASK_ALWAYS_EAGER = not REDIS_URL
+# A pacing node is one process (pacingsite/celery.py): threads share its lease and caches; 4 threads let the
+# dispatch run beside a long cycle. Beat keeps its schedule in memory (no celerybeat-schedule file).
+CELERY_WORKER_POOL = os.environ.get("CELERY_WORKER_POOL", "threads")
+CELERY_WORKER_CONCURRENCY = int(os.environ.get("CELERY_WORKER_CONCURRENCY", "4"))
+CELERY_BEAT_SCHEDULER = "celery.beat:Scheduler"
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 
 # Upload limits: an options file or template is small; refuse anything large before parsing it.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
@@ -263,3 +275,8 @@ PACING_STATS_MAX_AGE_S = float(os.environ.get("PACING_STATS_MAX_AGE_S", "30"))
 PACING_TARGETS_CACHE_TTL_S = float(os.environ.get("PACING_TARGETS_CACHE_TTL_S", "60"))
 # Prefix of the pacing service's Redis keys: <prefix>:<tenant>:stats, <prefix>:<tenant>:invitations.
 PACING_REDIS_PREFIX = os.environ.get("PACING_REDIS_PREFIX", "pacing")
+
+# --- The pacing cycle's history in Redis (pacing/history.py) -----------------------------------------------------
+# Cycle summaries kept per cluster (2,880: four hours at 5 s), and cycles whose per-target results are kept.
+PACING_HISTORY_CYCLES = int(os.environ.get("PACING_HISTORY_CYCLES", "2880"))
+PACING_HISTORY_RESULTS = int(os.environ.get("PACING_HISTORY_RESULTS", "120"))

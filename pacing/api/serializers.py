@@ -185,10 +185,25 @@ class TargetStatsSerializer(serializers.Serializer):
     age_s = serializers.FloatField(help_text="Seconds since taken_at when this answer was made.")
 
 
+class TargetErrorSerializer(serializers.Serializer):
+    code = serializers.CharField(help_text="GPE's error code for the target.")
+    message = serializers.CharField(allow_blank=True)
+
+
 class TargetInvitationsSerializer(serializers.Serializer):
-    invitations = serializers.IntegerField(allow_null=True, help_text="Invitations allowed in the interval.")
+    invitations = serializers.IntegerField(allow_null=True, help_text="Invitations posted for the interval.")
+    pending = serializers.IntegerField(allow_null=True,
+                                       help_text="Pending invitations from GPE's reply to that post: what the next "
+                                                 "cycle counts as committed (kept from before when the reply was "
+                                                 "invalid or named an error for the target).")
+    share = serializers.FloatField(allow_null=True,
+                                   help_text="Share of the target's ready and busy agents the engine counted "
+                                             "(below 1 when agents serve several targets: blended agents).")
     tick = serializers.IntegerField(allow_null=True, help_text="The pacing cycle's tick.")
+    epoch = serializers.IntegerField(allow_null=True, help_text="The lease epoch the cycle posted with.")
     at = serializers.FloatField(allow_null=True, help_text="Unix time of the cycle.")
+    cluster = serializers.CharField(allow_null=True, help_text="The pacing cluster that posted it.")
+    error = TargetErrorSerializer(allow_null=True, help_text="GPE's error for the target in that reply, or null.")
 
 
 class PacingTargetSerializer(serializers.Serializer):
@@ -206,3 +221,29 @@ class PacingTargetSerializer(serializers.Serializer):
                                                "the engine gets no agents for the target (0 invitations).")
     invitations = TargetInvitationsSerializer(allow_null=True,
                                               help_text="The pacing cycle's latest result (null: none yet).")
+
+
+class NodeLastCycleSerializer(serializers.Serializer):
+    tick = serializers.IntegerField(allow_null=True)
+    outcome = serializers.CharField(allow_null=True, help_text="posted, standby, not_posted, config_error, "
+                                                               "request_failed, fenced, invalid_reply, error.")
+    duration_ms = serializers.FloatField(allow_null=True)
+    targets = serializers.IntegerField(allow_null=True)
+    invitations = serializers.IntegerField(allow_null=True)
+    refresh_s = serializers.FloatField(allow_null=True, help_text="The cluster's refresh period, seconds.")
+
+
+class PacingNodeSerializer(serializers.Serializer):
+    name = serializers.CharField(help_text="The node's name (the <node> of `celery … worker -n <node>@%h`).")
+    cluster = PacingObjectSerializer(help_text="The pacing cluster (Application Cluster application).")
+    leader = serializers.BooleanField(help_text="The node holds the cluster's leader lease now.")
+    leader_node = serializers.CharField(allow_null=True, help_text="The cluster's leader, or null (no leader).")
+    posting = serializers.BooleanField(help_text="The node's last cycle posted to GPE with a valid reply.")
+    reason = serializers.CharField(allow_null=True, help_text="Why the node is not posting (null when it is).")
+    last_heartbeat = serializers.FloatField(help_text="Unix time of the node's last heartbeat.")
+    heartbeat_age_s = serializers.FloatField(allow_null=True)
+    epoch = serializers.IntegerField(allow_null=True, help_text="The cluster's current epoch (fencing number).")
+    node_epoch = serializers.IntegerField(allow_null=True, help_text="The epoch this node last held, or null.")
+    lease_age_s = serializers.FloatField(allow_null=True, help_text="Seconds since the leader acquired the lease.")
+    lease_ttl_ms = serializers.IntegerField(allow_null=True, help_text="The lease's remaining time to live.")
+    last_cycle = NodeLastCycleSerializer()

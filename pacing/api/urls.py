@@ -1,4 +1,4 @@
-"""Routes under /api/v1/pacing/ (URL namespace "api"): the discovered targets and the stats push."""
+"""Routes under /api/v1/pacing/ (URL namespace "api"): the discovered targets, the stats push, the nodes."""
 
 from django.urls import path
 
@@ -7,4 +7,5 @@ from . import views
 urlpatterns = [
     path("targets/", views.PacingTargetListView.as_view(), name="pacing-targets"),
     path("stats/", views.StatsPushView.as_view(), name="pacing-stats"),
+    path("nodes/", views.PacingNodeListView.as_view(), name="pacing-nodes"),
 ]

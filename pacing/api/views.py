@@ -1,4 +1,5 @@
-"""Pacing API views: the discovered targets (``GET targets/``) and the stats push (``POST stats/``)."""
+"""Pacing API views: the discovered targets (``GET targets/``), the stats push (``POST stats/``) and the pacing
+nodes (``GET nodes/``)."""
 
 from __future__ import annotations
 
@@ -12,9 +13,11 @@ from rest_framework.response import Response
 from configdb import access
 from configdb.api.base import OrderedLimitOffsetPagination
 from configdb.api.fields import brief
-from configdb.models import AgentGroup, Tenant, VirtualQueue
+from configdb.models import AgentGroup, Application, Tenant, VirtualQueue
 
-from ..filtersets import TargetFilterBackend
+from ..clusters import pacing_clusters
+from ..filtersets import NodeFilterBackend, TargetFilterBackend
+from ..nodes import node_rows
 from ..redis import get_redis, tenant_key
 from ..stats import StatsStore, decode_invitations, decode_stats, stats_max_age_s
 from ..targets import Target, discover, discover_many
@@ -173,3 +176,49 @@ def _problems(errors: list[str]) -> Response:
                     status=status.HTTP_400_BAD_REQUEST)
 
 
+
+
+class NodesUnavailable(exceptions.APIException):
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_detail = "Redis (where the pacing nodes write their heartbeats) is unavailable."
+    default_code = "nodes_unavailable"
+
+
+class PacingNodeListView(generics.GenericAPIView):
+    """The pacing nodes of the pacing clusters you may read, from their heartbeats: which one is the leader,
+    the cluster's epoch, the lease's age, and why a node is not posting.
+
+    A node is listed while its heartbeat lives (about three lease lifetimes after its last cycle). Ordered by
+    cluster name, then node name. Redis unreachable: 503.
+    """
+
+    serializer_class = s.PacingNodeSerializer
+    pagination_class = OrderedLimitOffsetPagination
+    filter_backends = [NodeFilterBackend]
+
+    def get_queryset(self):
+        return access.scope(Application.objects.all(), self.request.user).order_by("name", "pk")
+
+    @extend_schema(operation_id="pacing_nodes_list", tags=["pacing"],
+                   responses={200: s.PacingNodeSerializer(many=True),
+                              503: OpenApiResponse(description="Redis is unavailable.")})
+    def get(self, request, *args, **kwargs):
+        filters = NodeFilterBackend().parse(request)
+        visible = set(self.get_queryset().values_list("pk", flat=True))
+        clusters = [c for c in pacing_clusters() if c.id in visible]
+        if filters.cluster is not None:
+            wanted = filters.cluster
+            clusters = [c for c in clusters if c.name == wanted or (wanted.isdigit() and c.id == int(wanted))]
+        try:
+            rows = node_rows(clusters)
+        except (redis.RedisError, OSError) as exc:
+            raise NodesUnavailable(f"Redis (where the pacing nodes write their heartbeats) is unavailable: "
+                                   f"{type(exc).__name__}.") from exc
+        if filters.leader is not None:
+            rows = [r for r in rows if r["leader"] == filters.leader]
+        page = self.paginate_queryset(rows)
+        body = []
+        for row in page:
+            spec = row["cluster"]
+            body.append({**row, "cluster": brief(Application(pk=spec.id, name=spec.name), request)})
+        return self.get_paginated_response(body)

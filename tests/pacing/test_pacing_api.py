@@ -126,7 +126,8 @@ def test_latest_stats_and_invitations_are_shown(admin, stats_redis):
         "sent": 50.0, "declined": None, "expired": None}
     assert abs(stats["taken_at"] - time.time()) < 30 and 0 <= stats["age_s"] < 30
     assert chat["stale"] is False
-    assert chat["invitations"] == {"invitations": 4, "tick": 352112, "at": 1700000000.5}
+    assert chat["invitations"] == {"invitations": 4, "tick": 352112, "at": 1700000000.5, "pending": None,
+                                   "share": None, "epoch": None, "cluster": None, "error": None}
     assert voice["stats"] is None and voice["stale"] is True and voice["invitations"] is None
 
 

