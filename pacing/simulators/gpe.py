@@ -435,6 +435,7 @@ class GPESimulator:
     def _apply(self, body: dict[str, Any]) -> _Reply:
         """Apply the invitations to the world (lock held) and build the answer."""
         answers, errors = [], []
+        taken, indices, counts = [], [], []
         interval = float(body["intervalSeconds"])
         for t in body["targets"]:
             name = t["name"]
@@ -450,9 +451,15 @@ class GPESimulator:
                 self.add_target(name)
             meta = self.meta[name]
             meta.update({k: t[k] for k in ("virtualQueue", "media", "agentGroups") if t.get(k) is not None})
-            idx = meta["index"]
-            self.world.invite(np.array([t["invitations"]]), valid_s=interval, targets=[idx])
-            answers.append({"name": name, "pendingInvitations": int(self.world.pending[idx])})
+            taken.append(name)
+            indices.append(meta["index"])
+            counts.append(t["invitations"])
+        if indices:
+            # ONE call for every target (the world is vectorised; a call per target costs O(targets) each)
+            idx = np.array(indices, dtype=np.int64)
+            self.world.invite(np.array(counts, dtype=np.int64), valid_s=interval, targets=idx)
+            pending = self.world.pending[idx].tolist()
+            answers = [{"name": name, "pendingInvitations": int(n)} for name, n in zip(taken, pending, strict=True)]
         kind = self.invalid_reply
         if kind is not None:
             if self.invalid_count is not None:
