@@ -6,13 +6,26 @@ eServices) rather than by Django app; each ModelAdmin names its group in ``gax_s
 
 from django.contrib import admin
 
-SECTION_ORDER = ["Environment", "Switching", "Accounts", "Routing / eServices", "Administration"]
+SECTION_ORDER = ["Monitoring", "Environment", "Switching", "Accounts", "Routing / eServices", "Administration"]
 
 
 class PacingAdminSite(admin.AdminSite):
     site_header = "Pacing Console"
     site_title = "Pacing Console"
     index_title = "Configuration"
+    index_template = "admin/pacing_index.html"
+
+    def index(self, request, extra_context=None):
+        """The home page shows the active alarms first (newest detection first), as an operator's console."""
+        from alarms.models import Alarm, AlarmState
+        from alarms.runtime import expire_due
+        from configdb import access
+
+        expire_due()
+        active = access.scope(Alarm.objects.filter(state=AlarmState.ACTIVE), request.user)
+        context = {"active_alarms": list(active.order_by("-last_detected", "-id")[:20]),
+                   "active_alarm_count": active.count(), **(extra_context or {})}
+        return super().index(request, context)
 
     def get_app_list(self, request, app_label=None):
         apps = super().get_app_list(request, app_label)
