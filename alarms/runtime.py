@@ -77,6 +77,9 @@ def clean_context(context: Mapping[str, Any] | None, depth: int = 0) -> dict[str
 
 def _emit(event: Event) -> None:
     """To the sinks (structured log always; syslog / webhook when configured); never blocks, never raises."""
+    from .metrics import ALARM_EVENTS
+
+    ALARM_EVENTS.labels(event.kind, event.condition).inc()
     try:
         from . import sinks
     except ImportError:  # pragma: no cover - the sinks package ships with the app

@@ -86,10 +86,16 @@ def _check_redis() -> str | None:
     try:
         get_redis().ping()
     except Exception as exc:  # redis-py's errors, or the embedded server failing to start
-        target = redis_target()
-        where = target.split("@")[-1] if "://" in target else target
-        return f"{type(exc).__name__} ({where})"
+        return f"{type(exc).__name__} ({_without_credentials(redis_target())})"
     return None
+
+
+def _without_credentials(target: str) -> str:
+    """``redis://:secret@host:6379/0`` → ``redis://host:6379/0``: a readiness answer names no password."""
+    if "://" not in target:
+        return target
+    scheme, _, rest = target.partition("://")
+    return f"{scheme}://{rest.rsplit('@', 1)[-1]}"
 
 
 @require_GET

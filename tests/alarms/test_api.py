@@ -224,6 +224,19 @@ def test_readyz_names_database_and_redis(db, settings, tmp_path):
     assert Client().get("/healthz").status_code == 200
 
 
+def test_readyz_names_no_redis_password(db, settings):
+    from pacing import redis as pacing_redis
+
+    settings.REDIS_URL = "redis://:s3cret-pw@127.0.0.1:1/0"
+    try:
+        response = Client().get("/readyz")
+    finally:
+        pacing_redis.reset_clients(settings.REDIS_URL)
+    assert response.status_code == 503
+    assert "s3cret-pw" not in response.content.decode()
+    assert "redis://127.0.0.1:1/0" in body(response)["checks"]["redis"]["error"]
+
+
 def test_readyz_ok(db, settings, tmp_path):
     import os
 
