@@ -4,7 +4,7 @@ Objects are found by their natural key; a missing object is created through the 
 (so it is validated like any other), an existing one is left as the administrator has it, and
 missing links (ports, connections, tenants, origination DNs, agents) are added. Values the vendor
 never published (ports of Stat Server and Message Server, the demo agents, option values of the
-cluster, alarm descriptions beyond GAX's truncated list) are ours.
+cluster) are ours. The alarm conditions are alarms/catalog.py's.
 """
 
 from __future__ import annotations
@@ -17,8 +17,6 @@ from django.db import models, transaction
 from . import services
 from .models import (
     AgentGroup,
-    AlarmCategory,
-    AlarmCondition,
     Application,
     ApplicationTemplate,
     ApplicationType,
@@ -61,18 +59,6 @@ CLUSTER_OPTIONS = {
     "forward-proxy": {"enabled": "false", "host": "", "port": ""},
 }
 
-ALARMS = [
-    ("GC Latency", "Defines the garbage collection latency threshold; raised when a collection pause exceeds it.",
-     10005, 10006),
-    ("Heap Memory Usage", "Defines the heap memory usage threshold; raised when the used share exceeds it.",
-     10001, 10002),
-    ("PacingRequestsFailed", "Indicates that error occurs during pacing requests to Genesys Predictive Engagement.",
-     100603, 100604),
-    ("PacingResponseTargetError", "Triggers if response contains error of pacing target processing.",
-     100605, 100606),
-    ("PacingResponseValidationError", "Triggers if response contains invalid data.", 100607, 100608),
-]
-
 # agent group → the virtual queues it lists as origination DNs (seeds/pacing-deployment-guide.txt)
 AGENT_GROUPS = {
     "Proactive Chat": ["Proactive Chat"],
@@ -107,7 +93,7 @@ class Report:
         return sum(self.created.values())
 
 
-def _ensure(report: Report, model: type[models.Model], lookup: dict, defaults: dict | None = None):
+def ensure(report: Report, model: type[models.Model], lookup: dict, defaults: dict | None = None):
     obj = model._default_manager.filter(**lookup).first()
     if obj is not None:
         report.note(obj, False)
@@ -125,22 +111,23 @@ def _link(manager, objects) -> None:
 
 
 @transaction.atomic
-def load_demo() -> Report:
-    r = Report()
-    env = _ensure(r, Tenant, {"name": "Environment"}, {"description": "The service provider's tenant."})
+def load_demo(report: Report | None = None) -> Report:
+    """The seeds' example, without the alarm conditions: those come from alarms/catalog.py, which this
+    layer may not import (``manage.py load_demo`` adds them, alarms.services.provision_conditions)."""
+    r = report if report is not None else Report()
+    env = ensure(r, Tenant, {"name": "Environment"}, {"description": "The service provider's tenant."})
 
     def folder(name: str, folder_type: str) -> Folder:
-        return _ensure(r, Folder, {"tenant": env, "parent": None, "name": name, "folder_type": folder_type})
+        return ensure(r, Folder, {"tenant": env, "parent": None, "name": name, "folder_type": folder_type})
 
     app_folder = folder("Pacing Service", FolderType.APPLICATIONS)
-    alarm_folder = folder("PacingService", FolderType.ALARM_CONDITIONS)
     txn_folder = folder("Transactions", FolderType.TRANSACTIONS)
 
-    host = _ensure(r, Host, {"name": "demosrv"},
+    host = ensure(r, Host, {"name": "demosrv"},
                    {"tenant": env, "ip_address": "demosrv.genesyslab.com", "os_type": OSType.LINUX})
 
     def template(name, app_type, version, default_options=None):
-        return _ensure(r, ApplicationTemplate, {"name": name},
+        return ensure(r, ApplicationTemplate, {"name": name},
                        {"tenant": env, "app_type": app_type, "version": version,
                         "default_options": default_options or {}})
 
@@ -151,11 +138,11 @@ def load_demo() -> Report:
     t_msg = template("Message_Server_85", ApplicationType.MESSAGE_SERVER, "8.5.1")
 
     def application(name, tmpl, ports, **extra):
-        app = _ensure(r, Application, {"name": name},
+        app = ensure(r, Application, {"name": name},
                       {"tenant": env, "template": tmpl, "host": host, "working_directory": ".",
                        "command_line": ".", "folder": app_folder, **extra})
         for port_id, number, protocol in ports:
-            _ensure(r, Port, {"application": app, "port_id": port_id},
+            ensure(r, Port, {"application": app, "port_id": port_id},
                     {"port": number, "connection_protocol": protocol,
                      "listening_mode": ListeningMode.UNSECURED})
         _link(app.tenants, [env])
@@ -165,46 +152,41 @@ def load_demo() -> Report:
     msg = application("Message_Server", t_msg, [("default", 4000, "")])
     cluster = application("Pacing_Service_Cluster_9.0", t_cluster,
                           [("default", 9081, ConnectionProtocol.HTTP)])
-    _ensure(r, Connection, {"application": cluster, "server": stat, "port_id": "default"})
-    _ensure(r, Connection, {"application": cluster, "server": msg, "port_id": "default"})
+    ensure(r, Connection, {"application": cluster, "server": stat, "port_id": "default"})
+    ensure(r, Connection, {"application": cluster, "server": msg, "port_id": "default"})
     for node_name in ("Pacing_Server_Node_01", "Pacing_Server_Node_02"):
         node = application(node_name, t_node, [("default", 9081, ConnectionProtocol.HTTP)])
-        _ensure(r, Connection, {"application": node, "server": cluster, "port_id": "default"})
+        ensure(r, Connection, {"application": node, "server": cluster, "port_id": "default"})
 
-    switch = _ensure(r, Switch, {"tenant": env, "name": "MultiMediaSwitch"}, {"switch_type": SwitchType.MULTIMEDIA})
-    media = {name: _ensure(r, MediaType, {"tenant": env, "name": name}, {"display_name": name.title()})
+    switch = ensure(r, Switch, {"tenant": env, "name": "MultiMediaSwitch"}, {"switch_type": SwitchType.MULTIMEDIA})
+    media = {name: ensure(r, MediaType, {"tenant": env, "name": name}, {"display_name": name.title()})
              for name in ("chat", "voice", "email")}
     queues = {}
     for number, medium in (("Proactive Chat", "chat"), ("Proactive Voice", "voice")):
-        queues[number] = _ensure(
+        queues[number] = ensure(
             r, VirtualQueue, {"switch": switch, "number": number},
             {"tenant": env, "dn_type": DNType.VIRTUAL_QUEUE, "alias": number,
              "options": {"pacing": {"media": medium, "optimizationGoal": "3"}}},
         )
     groups = {}
     for name, queue_names in AGENT_GROUPS.items():
-        group = _ensure(r, AgentGroup, {"tenant": env, "name": name})
+        group = ensure(r, AgentGroup, {"tenant": env, "name": name})
         _link(group.origination_dns, [queues[q] for q in queue_names])
         groups[name] = group
-    skill = _ensure(r, Skill, {"tenant": env, "name": "Proactive"})
+    skill = ensure(r, Skill, {"tenant": env, "name": "Proactive"})
     for number, (user_name, (media_names, group_names)) in enumerate(AGENTS.items(), start=1):
         first, _, last = user_name.partition(".")
-        person = _ensure(r, Person, {"user_name": user_name},
+        person = ensure(r, Person, {"user_name": user_name},
                          {"tenant": env, "employee_id": f"E{number:04d}", "first_name": first.title(),
                           "last_name": last.title()})
         _link(person.media_types, [media[m] for m in media_names])
-        _ensure(r, SkillLevel, {"person": person, "skill": skill}, {"level": 5})
+        ensure(r, SkillLevel, {"person": person, "skill": skill}, {"level": 5})
         for group_name in group_names:
             _link(groups[group_name].agents, [person])
 
-    for name, description, detect, cancel in ALARMS:
-        _ensure(r, AlarmCondition, {"tenant": env, "name": name},
-                {"folder": alarm_folder, "description": description, "category": AlarmCategory.MAJOR,
-                 "timeout": 86400, "detect_event_id": detect, "cancel_event_id": cancel})
-
     # Where the GPE simulator listens (ours): `dev.py run --gpe-port` and the chaos tests move it.
     gpe = (os.environ.get("PACING_DEMO_GPE_URL") or "http://127.0.0.1:8089").rstrip("/")
-    _ensure(r, Transaction, {"tenant": env, "name": "hybrid_integration", "transaction_type": TransactionType.LIST},
+    ensure(r, Transaction, {"tenant": env, "name": "hybrid_integration", "transaction_type": TransactionType.LIST},
             {"alias": "hybrid_integration", "folder": txn_folder,
              "annex": {
                  "general": {"base_auth_url": f"{gpe}/oauth/token", "base_service_url": f"{gpe}/api/"},

@@ -7,13 +7,27 @@ eServices) rather than by Django app; each ModelAdmin names its group in ``gax_s
 from django.contrib import admin
 from django.urls import path, reverse
 
-SECTION_ORDER = ["Environment", "Switching", "Accounts", "Routing / eServices", "Pacing", "Administration"]
+SECTION_ORDER = ["Monitoring", "Environment", "Switching", "Accounts", "Routing / eServices", "Pacing",
+                 "Administration"]
 
 
 class PacingAdminSite(admin.AdminSite):
     site_header = "Pacing Console"
     site_title = "Pacing Console"
     index_title = "Configuration"
+    index_template = "admin/pacing_index.html"
+
+    def index(self, request, extra_context=None):
+        """The home page shows the active alarms first (newest detection first), as an operator's console."""
+        from alarms.models import Alarm, AlarmState
+        from alarms.runtime import expire_due
+        from configdb import access
+
+        expire_due()
+        active = access.scope(Alarm.objects.filter(state=AlarmState.ACTIVE), request.user)
+        context = {"active_alarms": list(active.order_by("-last_detected", "-id")[:20]),
+                   "active_alarm_count": active.count(), **(extra_context or {})}
+        return super().index(request, context)
 
     def get_urls(self):
         from pacing.admin_views import nodes_view

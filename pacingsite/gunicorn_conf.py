@@ -21,5 +21,15 @@ def post_fork(server, worker):
     tune_gc()
 
 
+def child_exit(server, worker):
+    """prometheus-client's multiprocess mode: a dead worker's live gauges no longer count."""
+    import os
+
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)
+
+
 graceful_timeout = 5
 accesslog = "-"

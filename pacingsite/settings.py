@@ -232,6 +232,12 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Choice sets that share a field name (state) or a value set (category / severity) get one name each.
+    "ENUM_NAME_OVERRIDES": {
+        "StateEnum": "configdb.models.base.State",
+        "AlarmStateEnum": "alarms.models.AlarmState",
+        "AlarmCategoryEnum": "configdb.models.alarms.AlarmCategory",
+    },
 }
 PACING_API_MAX_BODY = int(os.environ.get("PACING_API_MAX_BODY", str(16 * 1024 * 1024)))
 PACING_API_MAX_BULK = 20_000
@@ -267,6 +273,27 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
 }
 
+# --- Alarms and monitoring (alarms/, pacingsite/metrics.py) -----------------------------------------------------
+# Cleared alarms kept as history (the newest N); older ones are deleted as new ones clear.
+PACING_ALARM_HISTORY = int(os.environ.get("PACING_ALARM_HISTORY", "10000"))
+
+
+def _metrics_allow() -> list:
+    """PACING_METRICS_ALLOW: comma-separated addresses or CIDR networks that may read /metrics (unset: any)."""
+    import ipaddress
+
+    networks = []
+    for item in env_list("PACING_METRICS_ALLOW", ""):
+        try:
+            networks.append(ipaddress.ip_network(item, strict=False))
+        except ValueError:
+            raise ImproperlyConfigured(f"PACING_METRICS_ALLOW: {item!r} is not an IP address or network "
+                                       "(e.g. 127.0.0.1, 10.0.0.0/8).") from None
+    return networks
+
+
+PACING_METRICS_ALLOW = _metrics_allow()
+
 # --- Pacing targets and stats store (pacing/targets.py, pacing/stats.py, pacing/redis.py) ---------------------
 # Stats older than this (seconds), or missing, are stale: the target is sent 0 invitations.
 PACING_STATS_MAX_AGE_S = float(os.environ.get("PACING_STATS_MAX_AGE_S", "30"))
@@ -280,3 +307,19 @@ PACING_REDIS_PREFIX = os.environ.get("PACING_REDIS_PREFIX", "pacing")
 # Cycle summaries kept per cluster (2,880: four hours at 5 s), and cycles whose per-target results are kept.
 PACING_HISTORY_CYCLES = int(os.environ.get("PACING_HISTORY_CYCLES", "2880"))
 PACING_HISTORY_RESULTS = int(os.environ.get("PACING_HISTORY_RESULTS", "120"))
+
+# --- Alarm sinks (alarms/sinks) ------------------------------------------------------------------------------------
+# The Message Server role. Every event goes to the structured log (logger pacing.events); these add network sinks.
+# The values are kept as text: alarms.sinks checks them and logs a bad one once, naming it (the others still work).
+# Syslog, RFC 5424: udp://host:514 or tcp://host:601 (octet-counting framing), optionally ?facility=local0.
+PACING_SYSLOG = os.environ.get("PACING_SYSLOG", "")
+# Webhook: each event POSTed as JSON to this http(s) URL (urllib3 retries with backoff, a timeout per attempt).
+PACING_ALARM_WEBHOOK = os.environ.get("PACING_ALARM_WEBHOOK", "")
+# Sent as 'Authorization: Bearer <token>' to the webhook when set; never logged.
+PACING_ALARM_WEBHOOK_TOKEN = os.environ.get("PACING_ALARM_WEBHOOK_TOKEN", "")
+# Events each network sink holds while it is slow or down; when full, the oldest is dropped (and counted).
+PACING_SINK_QUEUE = os.environ.get("PACING_SINK_QUEUE", "1000")
+# The redactor every payload's text passes through before it leaves (the one the log handlers use).
+PACING_SINK_REDACT = "pacingsite.logfilters.redact"
+# The limit metrics/heapMemoryUsage.threshold is a fraction of (MB); unset: the cgroup limit, else physical memory.
+PACING_MEMORY_LIMIT_MB = os.environ.get("PACING_MEMORY_LIMIT_MB", "")

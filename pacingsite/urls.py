@@ -1,4 +1,4 @@
-"""URLs: the admin, the REST API (/api/v1/), its schema and docs, health endpoints without login."""
+"""URLs: the admin, the REST API (/api/v1/), its schema and docs; /healthz, /readyz and /metrics without login."""
 
 from django.contrib import admin
 from django.http import JsonResponse
@@ -6,13 +6,16 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from .metrics import metrics, readyz
+
 
 def healthz(request):
     """Liveness: the process answers."""
     return JsonResponse({"status": "ok"})
 
 
-api_v1 = ([path("pacing/", include("pacing.api.urls")), path("", include("configdb.api.urls"))], "api")
+api_v1 = ([path("pacing/", include("pacing.api.urls")), path("", include("alarms.api.urls")),
+           path("", include("configdb.api.urls"))], "api")
 
 urlpatterns = [
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
@@ -21,4 +24,6 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("healthz", healthz, name="healthz"),
+    path("readyz", readyz, name="readyz"),
+    path("metrics", metrics, name="metrics"),
 ]

@@ -1,7 +1,15 @@
-"""``manage.py load_demo``: load the seeds' example configuration (safe to run again)."""
+"""``manage.py load_demo``: load the seeds' example configuration (safe to run again).
 
+It lives at the top layer because it gathers two lower ones: the configuration of configdb/demo.py and the
+alarm conditions of alarms/catalog.py.
+"""
+
+from django.db import transaction
+
+from alarms.services import provision_conditions
 from configdb.demo import load_demo
 from configdb.management.base import ConfigCommand
+from configdb.models import Tenant
 
 
 class Command(ConfigCommand):
@@ -13,7 +21,9 @@ class Command(ConfigCommand):
     )
 
     def handle(self, *args, **options):
-        report = load_demo()
+        with transaction.atomic():
+            report = load_demo()
+            provision_conditions(Tenant.objects.get(name="Environment"), report)
         for label, count in sorted(report.created.items()):
             self.stdout.write(f"  created {count:3d} {label}")
         existing = sum(report.existing.values())
