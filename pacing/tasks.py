@@ -5,7 +5,10 @@ The beat (pacingsite/celery.py) sends ``pacing.dispatch`` every second to the no
 clusters from the configuration (pacing/clusters.py: two SQL queries) and, for every cluster whose tick
 ``floor(unix time / refreshPeriod)`` has come since its last dispatch on this node, sends ``pacing.cycle``
 to the same queue with ``expires`` = one refresh period (a backlog never replays old cycles). A new cluster,
-a new period or a disabled cluster is therefore picked up within a second, without a restart.
+a new period or a disabled cluster is therefore picked up within a second, without a restart. A node whose
+last cycle of a cluster was ``standby`` campaigns again at every dispatch (every second), not once per tick:
+when the leader dies, a successor takes over as soon as its lease expires (2 periods after its last renewal,
+plus at most a second), and posts the current tick if nobody claimed it.
 
 ``pacing.cycle`` reloads the cluster, drops a tick that is no longer the current one, and runs
 ``pacing.cycle.run_cycle``, which never overlaps itself for a (cluster, node) in a process (a non-blocking
@@ -25,6 +28,7 @@ from celery import shared_task
 
 from .clusters import get_cluster, pacing_clusters
 from .cycle import node_name, run_cycle
+from .types import Outcome
 
 __all__ = ["DISPATCH_EVERY_S", "cycle", "dispatch", "node_of", "queue_of"]
 
@@ -36,6 +40,9 @@ QUEUE_PREFIX = "pacing.node."
 
 _last_lock = threading.Lock()
 _last_tick: dict[tuple[int, str], int] = {}
+#: (cluster, node) whose last cycle was standby: they campaign again at every dispatch (every second), not once
+#: per tick, so a dead leader's successor takes over as soon as the lease expires (within 2 periods + 1 s)
+_standby: set[tuple[int, str]] = set()
 
 
 def node_of(hostname: str | None) -> str:
@@ -57,15 +64,24 @@ def due(cluster_id: int, node: str, tick: int) -> bool:
     """True once per (cluster, node, tick): the tick has come and was not dispatched yet on this node."""
     key = (cluster_id, node)
     with _last_lock:
-        if _last_tick.get(key, -1) >= tick:
+        if _last_tick.get(key, -1) >= tick and key not in _standby:
             return False
-        _last_tick[key] = tick
+        _last_tick[key] = max(tick, _last_tick.get(key, -1))
         return True
+
+
+def _note(cluster_id: int, node: str, outcome: str) -> None:
+    with _last_lock:
+        if outcome == Outcome.STANDBY:
+            _standby.add((cluster_id, node))
+        else:
+            _standby.discard((cluster_id, node))
 
 
 def reset() -> None:
     with _last_lock:
         _last_tick.clear()
+        _standby.clear()
 
 
 @shared_task(name="pacing.dispatch", ignore_result=True)
@@ -98,4 +114,6 @@ def cycle(cluster_id: int, hostname: str | None = None, tick: int | None = None)
     if tick is not None and int(tick) != current:
         return {"cluster": spec.name, "node": node, "tick": tick, "outcome": "skipped",
                 "reason": f"tick {tick} is over (now {current})"}
-    return run_cycle(spec, node=node, now=now, tick=current).as_dict()
+    record = run_cycle(spec, node=node, now=now, tick=current)
+    _note(spec.id, node, record.outcome)
+    return record.as_dict()

@@ -450,16 +450,41 @@ def test_which_applications_are_pacing_clusters(world):
     assert [c.name for c in clusters.pacing_clusters()] == ["Not Pacing"]
 
 
-def test_dispatch_runs_each_due_tick_once_and_follows_a_new_period(world, spec, rc):
+def test_dispatch_runs_each_due_tick_once_and_follows_a_new_period(world, spec, rc, monkeypatch):
+    from types import SimpleNamespace
+
+    clock = SimpleNamespace(now=base_tick() * 5 + 0.5)
+    monkeypatch.setattr(tasks, "time", SimpleNamespace(time=lambda: clock.now))
     assert tasks.dispatch("node-1@host") == [spec.id]        # eager: the cycle ran in this thread
     assert len(world.posts) == 1
     assert tasks.dispatch("node-1@host") == []               # the same tick: nothing more
     options = Application.objects.get(name=CLUSTER).options
     options["pacing"]["refreshPeriod"] = "1"
     Application.objects.filter(name=CLUSTER).update(options=options)
-    time.sleep(1.05)
+    clock.now += 1.0
     assert tasks.dispatch("node-1@host") == [spec.id]        # picked up without a restart
-    assert world.posts[-1]["intervalSeconds"] == 1
+    assert world.posts[-1]["intervalSeconds"] == 1 and world.posts[-1]["tick"] == int(clock.now)
+
+
+def test_a_standby_node_campaigns_at_every_dispatch_and_takes_over_when_the_lease_is_free(world, spec, rc,
+                                                                                        monkeypatch):
+    from types import SimpleNamespace
+
+    clock = SimpleNamespace(now=base_tick() * 5 + 0.5)
+    monkeypatch.setattr(tasks, "time", SimpleNamespace(time=lambda: clock.now))
+    assert tasks.dispatch("node-1@a") == [spec.id]
+    assert tasks.dispatch("node-2@b") == [spec.id]           # standby
+    assert tasks.dispatch("node-2@b") == [spec.id]           # standby again, same tick: campaigns again
+    assert tasks.dispatch("node-1@a") == []                  # the leader: once per tick
+    cycle._context(CLUSTER, "node-1").lease.release()        # the leader goes away
+    assert tasks.dispatch("node-2@b") == [spec.id]           # node-2 leads now; the tick was posted already
+    assert len(world.posts) == 1
+    nodes = {n["name"]: n for n in client_for(make_user("root", superuser=True))
+             .get("/api/v1/pacing/nodes/").json()["results"]}
+    assert nodes["node-2"]["leader"] is True and "tick" in nodes["node-2"]["reason"]
+    clock.now += 5
+    assert tasks.dispatch("node-2@b") == [spec.id]
+    assert len(world.posts) == 2 and world.posts[-1]["epoch"] > world.posts[0]["epoch"]
 
 
 def test_a_late_cycle_task_drops_its_tick(world, spec, rc):
