@@ -541,3 +541,27 @@ def test_read_pending_ignores_old_unreadable_and_negative_entries():
              b'{"pending": -1, "tick": 100}', b'{"pending": 2.5, "tick": 100}', b'[1]']
     pending, known = history.read_pending(blobs, tick=101, interval_s=5)
     assert pending.tolist() == [3, 0, 0, 0, 0, 0, 0] and known == 1
+
+
+def test_the_real_alarms_runtime_raises_and_clears_the_pacing_alarms(world, spec, rc):
+    from alarms.models import Alarm, AlarmState
+
+    def active():
+        return {a.condition_name: a for a in Alarm.objects.filter(state=AlarmState.ACTIVE, source=CLUSTER)}
+
+    tick = base_tick()
+    world.inject_failure(503)
+    assert run(spec, tick).outcome == Outcome.REQUEST_FAILED
+    alarm = active()[catalog.PACING_REQUESTS_FAILED]
+    assert alarm.node == "node-1" and "503" in alarm.message
+    world.inject_target_error(VOICE, "queue_closed", "closed")
+    assert run(spec, tick + 1).outcome == Outcome.POSTED
+    assert set(active()) == {catalog.PACING_RESPONSE_TARGET_ERROR}
+    world.clear_injections()
+    world.inject_invalid_reply("not_json")
+    assert run(spec, tick + 2).outcome == Outcome.INVALID_REPLY
+    assert set(active()) == {catalog.PACING_RESPONSE_TARGET_ERROR, catalog.PACING_RESPONSE_VALIDATION_ERROR}
+    assert run(spec, tick + 3).outcome == Outcome.POSTED
+    assert active() == {}
+    cleared = Alarm.objects.filter(source=CLUSTER, state=AlarmState.CLEARED).count()
+    assert cleared == 3
