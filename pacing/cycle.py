@@ -237,8 +237,8 @@ def _gpe_config(spec: ClusterSpec):
     try:
         return gpe_client.config_from_options(annex or {}, spec.options or {}, refresh_period_s=spec.refresh_s,
                                               cluster=spec.name)
-    except gpe_client.ConfigError as exc:
-        raise GPEConfigProblem(f"'{TRANSACTION}' of tenant '{tenant}': {exc}") from None
+    except gpe_client.ConfigError as exc:  # its message names the option and the object it belongs to
+        raise GPEConfigProblem(str(exc)) from None
 
 
 class _PostFailed(Exception):

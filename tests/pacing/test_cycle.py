@@ -145,10 +145,12 @@ def engine_inputs(monkeypatch):
 
 
 def admin_page(path: str = "/admin/pacing/nodes/"):
+    from django.contrib.auth import get_user_model
     from django.test import Client
 
+    user = get_user_model().objects.filter(username="admin-page").first() or make_user("admin-page", superuser=True)
     browser = Client()
-    browser.force_login(make_user("admin-page", superuser=True))
+    browser.force_login(user)
     return browser.get(path)
 
 
@@ -296,7 +298,8 @@ def test_an_invalid_reply_raises_the_alarm_and_keeps_the_previous_pending(world,
     assert catalog.PACING_RESPONSE_VALIDATION_ERROR not in alarms.active
 
 
-@pytest.mark.parametrize("how", ["http_503", "timeout", "refused", "token_500", "token_html", "bad_secret"])
+@pytest.mark.parametrize("how", ["http_503", "timeout", "refused", "token_500", "token_html", "bad_secret",
+                                 "proxy_refused"])
 def test_a_failed_request_raises_pacing_requests_failed_until_a_cycle_succeeds(world, spec, alarms, rc, how):
     tick = base_tick()
     if how == "http_503":
@@ -311,6 +314,9 @@ def test_a_failed_request_raises_pacing_requests_failed_until_a_cycle_succeeds(w
         world.inject_token_failure("500" if how == "token_500" else "html")
     elif how == "bad_secret":
         point_at(world, **{"ewt/password": "wrong"})
+    elif how == "proxy_refused":
+        Application.objects.filter(name=CLUSTER).update(options={
+            **spec.options, "forward-proxy": {"enabled": "true", "host": "127.0.0.1", "port": "9"}})
     failed = run(get_cluster(CLUSTER), tick)
     assert failed.outcome == Outcome.REQUEST_FAILED, failed.reason
     assert catalog.PACING_REQUESTS_FAILED in alarms.active
@@ -565,3 +571,49 @@ def test_the_real_alarms_runtime_raises_and_clears_the_pacing_alarms(world, spec
     assert active() == {}
     cleared = Alarm.objects.filter(source=CLUSTER, state=AlarmState.CLEARED).count()
     assert cleared == 3
+
+
+def test_a_malformed_cluster_option_is_a_config_error_naming_it(world, spec, alarms, rc):
+    for section, values, named in (("forward-proxy", {"enabled": "true", "host": "127.0.0.1", "port": "abc"},
+                                    "forward-proxy/port"),
+                                   ("pacingEndpoint", {"targetEndpoint": "http://elsewhere/x"}, "targetEndpoint")):
+        Application.objects.filter(name=CLUSTER).update(options={**spec.options, section: values})
+        record = run(get_cluster(CLUSTER), base_tick())
+        assert record.outcome == Outcome.CONFIG_ERROR and named in record.reason and CLUSTER in record.reason
+        assert catalog.PACING_REQUESTS_FAILED in alarms.active
+    assert not world.posts
+
+
+def test_nodes_are_scoped_to_the_clusters_a_user_may_read(world, spec, rc, other_tenant):
+    run(spec, base_tick())
+    stranger = client_for(make_user("stranger", grants={other_tenant: "read"}))
+    assert stranger.get("/api/v1/pacing/nodes/").json()["count"] == 0
+    from configdb.models import Tenant
+
+    reader = client_for(make_user("reader", grants={Tenant.objects.get(name="Environment"): "read"}))
+    assert [n["name"] for n in reader.get("/api/v1/pacing/nodes/").json()["results"]] == ["node-1"]
+    assert reader.get(f"/api/v1/pacing/nodes/?cluster={spec.id}").json()["count"] == 1
+    assert reader.get("/api/v1/pacing/nodes/?leader=maybe").status_code == 400
+
+
+def test_the_admin_index_links_the_nodes_page(world, spec, rc):
+    run(spec, base_tick())
+    index = admin_page("/admin/")
+    assert index.status_code == 200 and b"/admin/pacing/nodes/" in index.content
+    page = admin_page()
+    assert b"node-1" in page.content and CLUSTER.encode() in page.content
+
+
+def test_targets_of_two_tenants_with_the_same_name_are_posted_once(world, spec, rc, other_tenant):
+    from configdb import services
+    from configdb.models import AgentGroup, Switch, VirtualQueue
+
+    switch = services.save_object(Switch(tenant=other_tenant, name="OtherSwitch"))
+    queue = services.save_object(VirtualQueue(tenant=other_tenant, switch=switch, number="Proactive Chat",
+                                              options={"pacing": {"media": "chat"}}))
+    group = services.save_object(AgentGroup(tenant=other_tenant, name="Theirs"))
+    group.origination_dns.add(queue)
+    Application.objects.get(name=CLUSTER).tenants.add(other_tenant)
+    record = run(get_cluster(CLUSTER), base_tick())
+    assert record.outcome == Outcome.POSTED and record.targets == 2
+    assert sorted(t["name"] for t in world.posts[-1]["targets"]) == [CHAT, VOICE]
