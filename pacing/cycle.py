@@ -49,6 +49,7 @@ import redis
 from .blended import Membership, demand_weights, load_membership, shares
 from .engine import TargetState, compute_invitations
 from .history import History, read_pending
+from .redis import tenant_key
 from .stats import decode_columns, stats_max_age_s
 from .types import ClusterSpec, CycleRecord, Outcome
 
@@ -61,6 +62,8 @@ logger = logging.getLogger("pacing.cycle")
 LEASE_TTL_PERIODS = 2
 #: the same warning (Redis down, no hybrid_integration, …) is logged at most once per this many seconds
 WARN_EVERY_S = 60.0
+#: an alarm that stays raised is raised again this often (seconds), so its timeout does not clear it
+ALARM_REFRESH_S = 600.0
 TRANSACTION = "hybrid_integration"
 
 
@@ -98,7 +101,7 @@ class _Context:
     gpe: Any = None
     gpe_config: Any = None
     prepared: _Prepared | None = None
-    alarms: dict[str, str] = field(default_factory=dict)   # code → message this node raised and has not cleared
+    alarms: dict[str, tuple] = field(default_factory=dict)  # code → (message, when) this node raised, not cleared
     cleared_once: bool = False                             # first success since start: clear what others raised
     warned: dict[str, float] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -167,10 +170,13 @@ def _alarm_runtime():
 
 
 def _alarm(ctx: _Context, spec: ClusterSpec, code: str, message: str = "", context: dict | None = None) -> None:
-    """Raise ``code`` (once per distinct message while it stays raised)."""
-    if ctx.alarms.get(code) == message:
+    """Raise ``code``: once per distinct message while it stays raised, and again every ``ALARM_REFRESH_S`` (an
+    alarm expires its condition's timeout after its last detection, though the problem goes on)."""
+    now = time.monotonic()
+    last = ctx.alarms.get(code)
+    if last is not None and last[0] == message and now - last[1] < ALARM_REFRESH_S:
         return
-    ctx.alarms[code] = message
+    ctx.alarms[code] = (message, now)
     runtime = _alarm_runtime()
     if runtime is None:
         logger.error("ALARM %s raised (cluster %s, node %s): %s", code, spec.name, ctx.node, message)
@@ -439,7 +445,7 @@ def _run(ctx: _Context, spec: ClusterSpec, record: CycleRecord, client) -> None:
         for tenant, part in prepared.tenant_slices.items():
             part_names = names[part]
             if part_names:
-                pipe.hmget(f"{lease.prefix}:{tenant}:stats", part_names)
+                pipe.hmget(tenant_key(tenant, "stats"), part_names)
                 pipe.hmget(history.invitations_key(tenant), part_names)
         replies = iter(pipe.execute()) if names else iter(())
         stats_blobs: list = []

@@ -617,3 +617,15 @@ def test_targets_of_two_tenants_with_the_same_name_are_posted_once(world, spec, 
     record = run(get_cluster(CLUSTER), base_tick())
     assert record.outcome == Outcome.POSTED and record.targets == 2
     assert sorted(t["name"] for t in world.posts[-1]["targets"]) == [CHAT, VOICE]
+
+
+def test_a_lasting_failure_raises_its_alarm_once_then_refreshes_it(world, spec, alarms, rc, monkeypatch):
+    tick = base_tick()
+    world.inject_failure(503, count=3)
+    for i in range(2):
+        assert run(spec, tick + i).outcome == Outcome.REQUEST_FAILED
+    raises = [c for c in alarms.calls if c[0] == "raise"]
+    assert len(raises) == 1                                        # not once per cycle
+    monkeypatch.setattr(cycle, "ALARM_REFRESH_S", 0.0)
+    assert run(spec, tick + 2).outcome == Outcome.REQUEST_FAILED
+    assert len([c for c in alarms.calls if c[0] == "raise"]) == 2  # kept fresh against the condition's timeout
