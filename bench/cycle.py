@@ -185,10 +185,13 @@ def measure(size: int, repeats: int) -> dict:
         spec = get_cluster(CLUSTER)
         tick = int(time.time() // spec.refresh_s)
         records = []
+        first = None
         for i in range(repeats + 2):
             record = cycle.run_cycle(spec, node="bench-node", tick=tick + i)
             if record.outcome != "posted":
                 common.fail(f"cycle {i} of {size} targets: {record.outcome}: {record.reason}")
+            if i == 0:
+                first = record
             if i >= 2:
                 records.append(record)
     finally:
@@ -201,7 +204,9 @@ def measure(size: int, repeats: int) -> dict:
     stages = {s: statistics.median([r.durations_ms.get(s, 0.0) for r in records]) for s in STAGES}
     return {"size": size, "median": statistics.median(totals), "p95": common.percentile(totals, 0.95),
             "stages": stages, "bytes": records[-1].bytes_sent, "shared": records[-1].shared_targets,
-            "invitations": statistics.median([r.invitations for r in records])}
+            "invitations": statistics.median([r.invitations for r in records]),
+            "first": first.duration_ms, "first_targets": first.durations_ms.get("targets", 0.0),
+            "first_engine": first.durations_ms.get("engine", 0.0)}
 
 
 def report(results: list[dict]) -> None:
@@ -215,6 +220,9 @@ def report(results: list[dict]) -> None:
                      "—" if goal is None else f"< {goal:.0f} ms", verdict,
                      f"{r['bytes'] / r['size']:.1f} (gzip)", f"{r['shared']:,}"])
     common.print_table(headers, rows)
+    print("\nfirst cycle after a start (not in the medians): "
+          + "; ".join(f"{r['size']:,} targets {r['first']:.0f} ms (targets prepared {r['first_targets']:.0f} ms, "
+                      f"engine with its load table filled {r['first_engine']:.0f} ms)" for r in results))
     print()
     headers = ["stage", *[f"{r['size']:,}: median ms" for r in results], *[f"{r['size']:,}: share" for r in results]]
     rows = []
