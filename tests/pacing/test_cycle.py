@@ -629,3 +629,26 @@ def test_a_lasting_failure_raises_its_alarm_once_then_refreshes_it(world, spec, 
     monkeypatch.setattr(cycle, "ALARM_REFRESH_S", 0.0)
     assert run(spec, tick + 2).outcome == Outcome.REQUEST_FAILED
     assert len([c for c in alarms.calls if c[0] == "raise"]) == 2  # kept fresh against the condition's timeout
+
+
+def test_a_new_queue_and_a_changed_endpoint_take_effect_on_the_next_cycle(world, spec, rc):
+    from configdb import services
+    from configdb.models import AgentGroup, Switch, VirtualQueue
+
+    tick = base_tick()
+    assert run(spec, tick).outcome == Outcome.POSTED
+    switch = Switch.objects.get(name="MultiMediaSwitch")
+    queue = services.save_object(VirtualQueue(tenant=switch.tenant, switch=switch, number="Proactive Email",
+                                              options={"pacing": {"media": "email"}}))
+    group = AgentGroup.objects.get(name="Proactive Chat")
+    group.origination_dns.add(queue)
+    assert run(get_cluster(CLUSTER), tick + 1).outcome == Outcome.POSTED
+    assert "Proactive Email - email" in {t["name"] for t in world.posts[-1]["targets"]}
+    options = Application.objects.get(name=CLUSTER).options
+    options["pacingEndpoint"]["targetEndpoint"] = "v1/nowhere"
+    Application.objects.filter(name=CLUSTER).update(options=options)
+    failed = run(get_cluster(CLUSTER), tick + 2)
+    assert failed.outcome == Outcome.REQUEST_FAILED and "404" in failed.reason
+    options["pacingEndpoint"]["targetEndpoint"] = "v1/pacing/targets"
+    Application.objects.filter(name=CLUSTER).update(options=options)
+    assert run(get_cluster(CLUSTER), tick + 3).outcome == Outcome.POSTED
