@@ -270,7 +270,7 @@ class Lease:
         try:
             result = self._campaign(keys=[self.keys["holder"], self.keys["info"], self.keys["epoch"]],
                                     args=[token, self.ttl_ms, self.node, 0])
-        except redis.RedisError as exc:
+        except (redis.RedisError, OSError, ValueError, TypeError) as exc:   # never out of campaign(): step down
             was = self._leader
             self._step_down()
             reason = f"Redis error during the lease campaign ({type(exc).__name__}: {exc})"
