@@ -407,10 +407,11 @@ class Monitor:
 
     # built from the database
     @classmethod
-    def for_node(cls, node: str, *, refresh_s: float = 30.0, **kwargs) -> Monitor:
-        """A monitor of the application named ``node``, its options and Message Server connection read from the
-        database (configdb.effective) at most every ``refresh_s``; the ``log`` section is applied too."""
-        source = _DatabaseOptions(node, refresh_s)
+    def for_node(cls, node: str, *, application: str | None = None, refresh_s: float = 30.0, **kwargs) -> Monitor:
+        """A monitor of node ``node`` whose options and Message Server connection are those of the application
+        named ``application`` (default: ``node``), read from the database (configdb.effective) at most every
+        ``refresh_s``; the ``log`` section is applied too."""
+        source = _DatabaseOptions(application or node, refresh_s)
         kwargs.setdefault("manage_logging", True)
         return cls(node, source.options, message_server=source.connected, **kwargs)
 
