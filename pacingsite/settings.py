@@ -31,6 +31,13 @@ start without an explicit ``SECRET_KEY`` or without the secrets key (``PACING_SE
 | PACING_NODE_NAME           | pacing node name outside a Celery worker                  | the host name             |
 | CELERY_WORKER_POOL         | Celery pool of a pacing node                              | threads                   |
 | CELERY_WORKER_CONCURRENCY  | threads of a pacing node                                  | 4                         |
+| PACING_ALARM_HISTORY       | cleared alarms kept as history                            | 10000                     |
+| PACING_METRICS_ALLOW       | addresses / networks that may read /metrics               | unset: any                |
+| PACING_SYSLOG              | syslog sink, udp://host:514 or tcp://host:601             | unset: off                |
+| PACING_ALARM_WEBHOOK       | webhook sink, an http(s) URL                              | unset: off                |
+| PACING_ALARM_WEBHOOK_TOKEN | bearer token of the webhook                               | unset                     |
+| PACING_SINK_QUEUE          | events a network sink holds while slow or down            | 1000                      |
+| PACING_MEMORY_LIMIT_MB     | the limit the heap threshold is a fraction of             | cgroup limit, else RAM    |
 """
 
 import os
