@@ -25,6 +25,7 @@ import threading
 import time
 
 from celery import shared_task
+from django.db import DatabaseError
 
 from .clusters import get_cluster, pacing_clusters
 from .cycle import node_name, run_cycle
@@ -43,6 +44,7 @@ _last_tick: dict[tuple[int, str], int] = {}
 #: (cluster, node) whose last cycle was standby: they campaign again at every dispatch (every second), not once
 #: per tick, so a dead leader's successor takes over as soon as the lease expires (within 2 periods + 1 s)
 _standby: set[tuple[int, str]] = set()
+_db_warned = -60.0
 
 
 def node_of(hostname: str | None) -> str:
@@ -90,7 +92,16 @@ def dispatch(hostname: str | None = None) -> list[int]:
     node = node_of(hostname)
     now = time.time()
     sent = []
-    for spec in pacing_clusters():
+    try:
+        specs = pacing_clusters()
+    except DatabaseError as exc:  # the configuration database is down: say so (once a minute), try next second
+        global _db_warned
+        if time.monotonic() - _db_warned >= 60.0:
+            _db_warned = time.monotonic()
+            logger.warning("Node %s cannot read the pacing clusters (%s: %s); not pacing.", node,
+                           type(exc).__name__, str(exc).splitlines()[0] if str(exc) else "")
+        return sent
+    for spec in specs:
         tick = spec.tick(now)
         if not due(spec.id, node, tick):
             continue

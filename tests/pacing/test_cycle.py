@@ -652,3 +652,16 @@ def test_a_new_queue_and_a_changed_endpoint_take_effect_on_the_next_cycle(world,
     options["pacingEndpoint"]["targetEndpoint"] = "v1/pacing/targets"
     Application.objects.filter(name=CLUSTER).update(options=options)
     assert run(get_cluster(CLUSTER), tick + 3).outcome == Outcome.POSTED
+
+
+def test_dispatch_survives_a_database_error(world, monkeypatch, caplog):
+    from django.db import OperationalError
+
+    def broken():
+        raise OperationalError("database is locked")
+
+    monkeypatch.setattr(tasks, "pacing_clusters", broken)
+    monkeypatch.setattr(tasks, "_db_warned", -60.0)
+    caplog.set_level(logging.WARNING, logger="pacing.tasks")
+    assert tasks.dispatch("node-1@h") == [] and tasks.dispatch("node-1@h") == []
+    assert len([r for r in caplog.records if "cannot read the pacing clusters" in r.getMessage()]) == 1
