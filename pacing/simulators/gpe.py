@@ -19,10 +19,14 @@ header ``Idempotent-Replayed: true``) and is 409 ``tick_already_accepted`` when 
 posted that tick); a lower epoch is 409 ``stale_epoch``; an older tick 409 ``stale_tick``.
 
 Test hooks: ``inject_target_error``, ``inject_invalid_reply``, ``inject_failure`` (HTTP status),
-``inject_delay``; ``strict`` targets (unknown names answer an ``unknown_target`` error instead of being
-adopted into the world).
+``inject_delay``, ``inject_token_failure`` (500 or an HTML page); the same over HTTP for a simulator in
+another process (``POST /sim/control``, the simulator's own, loopback test tool); ``GET /sim/posts``, the
+journal of every post decided (accepted, replayed, refused with 409); ``strict`` targets (unknown names
+answer an ``unknown_target`` error instead of being adopted into the world).
 
-Standard library only (``http.server.ThreadingHTTPServer``) plus numpy through the world; no Django.
+The request is parsed and the reply encoded by ``pacing.gpe.protocol``, the same module the pacing service's
+client uses (so the two cannot drift). Standard library HTTP (``http.server.ThreadingHTTPServer``), orjson
+through the protocol, numpy through the world; no Django.
 """
 
 from __future__ import annotations
