@@ -13,8 +13,8 @@ docs/runtime.md explains each step. In short:
    returns (outcome ``standby``).
 3. **Targets**: the discovered targets of the tenants the cluster serves (cached, pacing/targets.py), with
    the static parts of the post and the blended-agent membership prepared once per configuration version.
-4. **Stats and pending**: ONE pipelined Redis round trip reads every target's stats snapshot and the last
-   result of the previous cycle (its pending count: 0 on the first cycle, or when older than 10 periods).
+4. **Stats and pending**: ONE pipelined Redis round trip reads every target's stats snapshot; ONE ``GET`` the
+   pending counts of the cluster's last posted cycle (0 on the first cycle, or when older than 10 periods).
    Blended agents are split (pacing/blended.py) and ``stats_age_s`` is filled.
 5. **Engine**: ``compute_invitations`` over all targets at once.
 6. **Post**: only while ``lease.is_valid()`` (local monotonic deadline) and after ``lease.claim_tick(tick)``
@@ -44,11 +44,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import orjson
 import redis
 
 from .blended import Membership, demand_weights, load_membership, shares
 from .engine import TargetState, compute_invitations
-from .history import History, read_pending
+from .history import History, names_digest
 from .redis import tenant_key
 from .stats import decode_columns, stats_max_age_s
 from .types import ClusterSpec, CycleRecord, Outcome
@@ -64,6 +65,8 @@ LEASE_TTL_PERIODS = 2
 WARN_EVERY_S = 60.0
 #: an alarm that stays raised is raised again this often (seconds), so its timeout does not clear it
 ALARM_REFRESH_S = 600.0
+#: the cluster's target names (for the pending counts and the series) are stored again at most this often
+NAMES_REWRITE_S = 60.0
 TRANSACTION = "hybrid_integration"
 
 
@@ -88,6 +91,8 @@ class _Prepared:
     goals: np.ndarray
     bases: list[dict]                      # the static part of each target's entry in the post
     membership: Membership
+    names_blob: bytes = b"[]"
+    digest: str = ""
     skipped: int = 0
 
 
@@ -104,6 +109,7 @@ class _Context:
     alarms: dict[str, tuple] = field(default_factory=dict)  # code → (message, when) this node raised, not cleared
     cleared_once: bool = False                             # first success since start: clear what others raised
     warned: dict[str, float] = field(default_factory=dict)
+    names_written: dict[str, float] = field(default_factory=dict)   # names digest → when last stored
     lock: threading.Lock = field(default_factory=threading.Lock)
     last: CycleRecord | None = None
 
@@ -333,8 +339,10 @@ def _prepare(ctx: _Context, spec: ClusterSpec) -> _Prepared:
     bases = [{"name": t.name, "virtualQueue": t.queue.number, "media": t.media,
               "agentGroups": [g.name for g in t.agent_groups]} for t in targets]
     membership = load_membership(targets, [d.tenant_id for d in discoveries], key)
-    prepared = _Prepared(key, targets, [t.name for t in targets], slices,
-                         np.array([t.goal_pct for t in targets], dtype=np.float64), bases, membership, skipped)
+    names = [t.name for t in targets]
+    names_blob = orjson.dumps(names)
+    prepared = _Prepared(key, targets, names, slices, np.array([t.goal_pct for t in targets], dtype=np.float64),
+                         bases, membership, names_blob, names_digest(names_blob), skipped)
     ctx.prepared = prepared
     return prepared
 
@@ -446,16 +454,13 @@ def _run(ctx: _Context, spec: ClusterSpec, record: CycleRecord, client) -> None:
             part_names = names[part]
             if part_names:
                 pipe.hmget(tenant_key(tenant, "stats"), part_names)
-                pipe.hmget(history.invitations_key(tenant), part_names)
         replies = iter(pipe.execute()) if names else iter(())
         stats_blobs: list = []
-        last_blobs: list = []
         for part in prepared.tenant_slices.values():
             if part.stop > part.start:
                 stats_blobs += next(replies)
-                last_blobs += next(replies)
         arrays, _stale, age = decode_columns(stats_blobs, time.time(), stats_max_age_s())
-        previous, _known = read_pending(last_blobs, record.tick, spec.refresh_s)
+        previous, _known = history.read_pending(names, prepared.digest, record.tick)
         share = shares(prepared.membership, demand_weights(arrays["accepted"], arrays["queued"]))
         record.shared_targets = int(np.count_nonzero(share < 1.0))
         if record.shared_targets:
@@ -519,7 +524,12 @@ def _run(ctx: _Context, spec: ClusterSpec, record: CycleRecord, client) -> None:
             rows = {tenant: (names[part], invitations[part], pending[part], share[part], errors[part])
                     for tenant, part in prepared.tenant_slices.items()}
             history.write_results(pipe, rows, tick=record.tick, epoch=record.epoch, at=record.started_at)
-            history.write_series(pipe, names, invitations, pending, share, tick=record.tick, at=record.started_at)
+            if time.monotonic() - ctx.names_written.get(prepared.digest, -NAMES_REWRITE_S) >= NAMES_REWRITE_S:
+                history.write_names(pipe, prepared.digest, prepared.names_blob)
+                ctx.names_written = {prepared.digest: time.monotonic()}
+            history.write_pending(pipe, prepared.digest, pending, tick=record.tick, epoch=record.epoch)
+            history.write_series(pipe, prepared.digest, invitations, pending, share, tick=record.tick,
+                                 at=record.started_at)
             history.write_cycle(pipe, record.as_dict())
             pipe.execute()
         else:

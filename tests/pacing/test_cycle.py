@@ -542,11 +542,26 @@ def test_metrics_count_cycles_and_collect_leaders(world, spec, rc):
     assert registry.get_sample_value("pacing_nodes_redis_up") == 1
 
 
-def test_read_pending_ignores_old_unreadable_and_negative_entries():
-    blobs = [b'{"pending": 3, "tick": 100}', b'{"pending": 3, "tick": 80}', b"]", None,
-             b'{"pending": -1, "tick": 100}', b'{"pending": 2.5, "tick": 100}', b'[1]']
-    pending, known = history.read_pending(blobs, tick=101, interval_s=5)
-    assert pending.tolist() == [3, 0, 0, 0, 0, 0, 0] and known == 1
+def test_pending_counts_are_kept_per_cluster_and_follow_changed_targets(rc):
+    import orjson
+
+    h = history.History(rc, "C", pacing_redis.key_prefix())
+    names = ["a", "b", "c"]
+    blob = orjson.dumps(names)
+    digest = history.names_digest(blob)
+    assert h.read_pending(names, digest, tick=100)[1] == 0                 # the first cycle: 0
+    pipe = rc.pipeline()
+    h.write_names(pipe, digest, blob)
+    h.write_pending(pipe, digest, np.array([3, 0, 7]), tick=100, epoch=1)
+    pipe.execute()
+    pending, known = h.read_pending(names, digest, tick=101)
+    assert pending.tolist() == [3, 0, 7] and known == 3
+    assert h.read_pending(names, digest, tick=111)[0].tolist() == [0, 0, 0]   # over 10 periods old
+    changed = ["c", "new", "a"]
+    pending, known = h.read_pending(changed, history.names_digest(orjson.dumps(changed)), tick=101)
+    assert pending.tolist() == [7, 0, 3] and known == 2
+    rc.set(h.pending_key, b"garbage")
+    assert h.read_pending(names, digest, tick=101)[1] == 0
 
 
 def test_the_real_alarms_runtime_raises_and_clears_the_pacing_alarms(world, spec, rc):
