@@ -94,6 +94,8 @@ class _Prepared:
     names_blob: bytes = b"[]"
     digest: str = ""
     skipped: int = 0
+    sources: list = field(default_factory=list)      # id() of the discoveries it was made from
+    discovered: list = field(default_factory=list)   # their targets
 
 
 @dataclass
@@ -318,9 +320,15 @@ def _prepare(ctx: _Context, spec: ClusterSpec) -> _Prepared:
     discoveries = [found[t.pk] for t in tenants if t.pk in found]
     # A tenant served by several clusters is paced by the first by name (the one its goals fall back to).
     discoveries = [d for d in discoveries if d.cluster in (None, spec.name)]
-    key = (spec.id, tuple((d.tenant_id, d.version, id(d)) for d in discoveries))
+    key = (spec.id, tuple((d.tenant_id, d.version) for d in discoveries))
     prepared = ctx.prepared
-    if prepared is not None and prepared.key == key:
+    # The same configuration version: the discovery may still be a new object (reloaded after its time-to-live,
+    # which catches writes that bypass the signals); reuse what was prepared if its targets are the same (a tuple
+    # comparison, ~10 ms at 100,000 targets, instead of preparing again, ~1.5 s).
+    sources = [id(d) for d in discoveries]
+    if prepared is not None and prepared.key == key and (
+            prepared.sources == sources or prepared.discovered == [d.targets for d in discoveries]):
+        prepared.sources = sources
         return prepared
     targets, seen, skipped = [], set(), 0
     slices: dict[str, slice] = {}
@@ -338,11 +346,12 @@ def _prepare(ctx: _Context, spec: ClusterSpec) -> _Prepared:
                        "posted (names must be unique in a post).", spec.name, skipped)
     bases = [{"name": t.name, "virtualQueue": t.queue.number, "media": t.media,
               "agentGroups": [g.name for g in t.agent_groups]} for t in targets]
-    membership = load_membership(targets, [d.tenant_id for d in discoveries], key)
+    membership = load_membership(targets, [d.tenant_id for d in discoveries])
     names = [t.name for t in targets]
     names_blob = orjson.dumps(names)
     prepared = _Prepared(key, targets, names, slices, np.array([t.goal_pct for t in targets], dtype=np.float64),
-                         bases, membership, names_blob, names_digest(names_blob), skipped)
+                         bases, membership, names_blob, names_digest(names_blob), skipped,
+                         sources=sources, discovered=[d.targets for d in discoveries])
     ctx.prepared = prepared
     return prepared
 

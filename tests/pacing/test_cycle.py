@@ -680,3 +680,19 @@ def test_dispatch_survives_a_database_error(world, monkeypatch, caplog):
     caplog.set_level(logging.WARNING, logger="pacing.tasks")
     assert tasks.dispatch("node-1@h") == [] and tasks.dispatch("node-1@h") == []
     assert len([r for r in caplog.records if "cannot read the pacing clusters" in r.getMessage()]) == 1
+
+
+def test_prepared_targets_are_reused_while_the_configuration_is_the_same(world, spec, rc, monkeypatch):
+    calls = []
+    real = cycle.load_membership
+    monkeypatch.setattr(cycle, "load_membership", lambda *a, **k: calls.append(1) or real(*a, **k))
+    tick = base_tick()
+    run(spec, tick)
+    pacing_targets.clear_cache()                 # the discovery is reloaded (its time-to-live), nothing changed
+    run(spec, tick + 1)
+    assert len(calls) == 1
+    from configdb.models import AgentGroup
+
+    AgentGroup.objects.get(name="Proactive Chat Sales").origination_dns.clear()   # a change: prepared again
+    run(spec, tick + 2)
+    assert len(calls) == 2
