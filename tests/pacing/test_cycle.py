@@ -696,3 +696,25 @@ def test_prepared_targets_are_reused_while_the_configuration_is_the_same(world, 
     AgentGroup.objects.get(name="Proactive Chat Sales").origination_dns.clear()   # a change: prepared again
     run(spec, tick + 2)
     assert len(calls) == 2
+
+
+def test_decode_columns_matches_state_for_and_survives_bad_blobs(settings):
+    from pacing.stats import StatsSnapshot, _encode, decode_columns
+
+    now = 1_800_000_000.0
+    snaps = [StatsSnapshot("a", 3, 2, 1, 40, 1, 240.0, 50.0, None, 2.0, now - 5),
+             StatsSnapshot("b", 4, 0, 0, 0, 0, float("nan"), None, None, None, now - 100),   # stale
+             StatsSnapshot("c", 1, 1, 0, 5, 0, 200.0, None, 3.0, None, now + 500)]           # in the future
+    blobs = [_encode(s) for s in snaps] + [None]
+    arrays, stale, age = decode_columns(blobs, now, 30.0)
+    assert stale.tolist() == [False, True, True, True]
+    assert arrays["ready_agents"].tolist() == [3, 0, 0, 0] and arrays["busy_agents"].tolist() == [2, 0, 0, 0]
+    assert arrays["queued"][0] == 1 and arrays["aht_s"][0] == 240 and arrays["sent"][0] == 50
+    assert np.isnan(arrays["aht_s"][1:]).all() and arrays["declined"] is None   # only a stale one reports it
+    assert arrays["expired"][0] == 2.0
+    assert age[0] == 5 and age[1] == 100 and np.isnan(age[3])
+    broken = [blobs[0], b"not json", b"[2,1,1,1,1,1,null,null,null,null,1]", None]
+    arrays, stale, age = decode_columns(broken, now, 30.0)
+    assert stale.tolist() == [False, True, True, True] and arrays["ready_agents"].tolist() == [3, 0, 0, 0]
+    empty = decode_columns([], now, 30.0)
+    assert empty[0]["ready_agents"].size == 0 and empty[0]["declined"] is None
