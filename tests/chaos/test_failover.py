@@ -30,7 +30,9 @@ def test_sigkill_the_leader(world):
 
     first = world.wait("a new leader's post", lambda: next(
         (p for p in world.accepted(died) if p["epoch"] > epoch), None), 10)
-    assert first["at"] - died <= 3 * INTERVAL_S + 0.25, (first, died)
+    print(f"failover after SIGKILL: {first['at'] - died:.2f} s")
+    # within 3 intervals: the lease's TTL (2) + the next tick; measured about 2.1 s
+    assert first["at"] - died <= 3 * INTERVAL_S, (first, died)
     assert first["tick"] > last_before["tick"]
     new_leader, new_epoch = world.wait("the lease held by a survivor", world.leader, 5)
     assert new_leader != leader and new_epoch > epoch
@@ -48,7 +50,8 @@ def test_sigstop_the_leader_past_its_lease(world):
     try:
         first = world.wait("a new leader's post", lambda: next(
             (p for p in world.accepted(paused) if p["epoch"] > epoch), None), 10)
-        assert first["at"] - paused <= 3 * INTERVAL_S + 0.25
+        print(f"failover after SIGSTOP: {first['at'] - paused:.2f} s")
+        assert first["at"] - paused <= 3 * INTERVAL_S
         time.sleep(max(0.0, paused + 4 * INTERVAL_S - time.time()))     # well past its 2 s lease
     finally:
         os.killpg(victim.proc.pid, signal.SIGCONT)
