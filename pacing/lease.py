@@ -77,13 +77,13 @@ log = logging.getLogger("pacing.lease")
 NODE_FORGET_S = 3600.0          # a node without a heartbeat for this long leaves the cluster's set
 
 
-# KEYS: holder, info, epoch; ARGV: token, ttl_ms, node, renew_only (0/1)
-# -> {1, epoch, "acquired"|"renewed"} or {0, holder_node, holder_epoch, pttl}
+# KEYS: holder, info, epoch; ARGV: token held (or ""), ttl_ms, node, renew_only (0/1), fresh token for a new
+# acquisition -> {1, epoch, "acquired"|"renewed"} or {0, holder_node, holder_epoch, pttl}
 _CAMPAIGN = """
 local holder = redis.call('GET', KEYS[1])
 local t = redis.call('TIME')
 local now_ms = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-if holder == ARGV[1] then
+if ARGV[1] ~= '' and holder == ARGV[1] then
   redis.call('PEXPIRE', KEYS[1], ARGV[2])
   redis.call('HSET', KEYS[2], 'renewed_ms', now_ms)
   redis.call('PEXPIRE', KEYS[2], ARGV[2])
@@ -94,7 +94,7 @@ if holder == ARGV[1] then
   end
   return {1, tonumber(epoch), 'renewed'}
 end
-if ARGV[4] == '1' or not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
+if ARGV[4] == '1' or not redis.call('SET', KEYS[1], ARGV[5], 'NX', 'PX', ARGV[2]) then
   local info = redis.call('HMGET', KEYS[2], 'node', 'epoch')
   return {0, info[1] or '', tonumber(info[2] or '-1'), redis.call('PTTL', KEYS[1])}
 end
@@ -106,7 +106,7 @@ else
   redis.call('SET', KEYS[3], epoch)
 end
 redis.call('DEL', KEYS[2])
-redis.call('HSET', KEYS[2], 'node', ARGV[3], 'token', ARGV[1], 'epoch', epoch, 'acquired_ms', now_ms,
+redis.call('HSET', KEYS[2], 'node', ARGV[3], 'token', ARGV[5], 'epoch', epoch, 'acquired_ms', now_ms,
            'renewed_ms', now_ms)
 redis.call('PEXPIRE', KEYS[2], ARGV[2])
 return {1, epoch, 'acquired'}
@@ -266,10 +266,10 @@ class Lease:
         """Acquire the lease if it is free, renew it if it is ours; never raises (see ``LeaseState``)."""
         started = self._clock()
         had_token = self._token is not None
-        token = self._token or secrets.token_hex(16)
+        fresh = secrets.token_hex(16)          # a new token for every new acquisition
         try:
             result = self._campaign(keys=[self.keys["holder"], self.keys["info"], self.keys["epoch"]],
-                                    args=[token, self.ttl_ms, self.node, 0])
+                                    args=[self._token or "", self.ttl_ms, self.node, 0, fresh])
         except (redis.RedisError, OSError, ValueError, TypeError) as exc:   # never out of campaign(): step down
             was = self._leader
             self._step_down()
@@ -281,7 +281,9 @@ class Lease:
             return self.state
         if int(result[0]) == 1:
             epoch, outcome = int(result[1]), _text(result[2])
-            self._token, self._epoch, self._leader = token, epoch, True
+            if outcome == "acquired":
+                self._token = fresh
+            self._epoch, self._leader = epoch, True
             self._deadline = started + (self.ttl_ms - self.margin_ms) / 1000.0
             if outcome == "acquired":
                 log.info("Node %s is the leader of %s (epoch %s).", self.node, self.cluster, epoch)

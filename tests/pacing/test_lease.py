@@ -78,8 +78,9 @@ def test_renew_keeps_epoch_and_every_acquisition_grows_it(client, prefix):
     b = Lease(client, CLUSTER, "node-2", 2000, prefix)
     first = a.campaign()
     assert first.outcome == "acquired"
+    token = a.token
     renewed = a.campaign()
-    assert renewed.outcome == "renewed" and renewed.epoch == first.epoch == a.epoch
+    assert renewed.outcome == "renewed" and renewed.epoch == first.epoch == a.epoch and a.token == token
     epochs = [a.epoch]
     for _ in range(3):
         assert a.release()
@@ -89,6 +90,7 @@ def test_renew_keeps_epoch_and_every_acquisition_grows_it(client, prefix):
         assert b.release()
         assert a.campaign().outcome == "acquired"
         epochs.append(a.epoch)
+    assert a.token != token                            # every new acquisition has a new token
     assert epochs == sorted(epochs) and len(set(epochs)) == len(epochs)
     assert all(y == x + 1 for x, y in zip(epochs, epochs[1:], strict=False))
 
