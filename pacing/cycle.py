@@ -388,11 +388,25 @@ def run_cycle(spec: ClusterSpec, *, node: str | None = None, now: float | None =
             record.outcome = Outcome.ERROR
             record.reason = f"unexpected error: {type(exc).__name__}: {exc}"
             logger.exception("Pacing cycle of %s on %s failed.", spec.name, node)
+        _log(ctx, record)
         ctx.last = record
         _observe(record)
         return record
     finally:
         ctx.lock.release()
+
+
+def _log(ctx: _Context, record: CycleRecord) -> None:
+    """One INFO line per posted cycle; otherwise one when the node's outcome changes (a standby node runs a
+    cycle every second: not a line each time). Warnings are logged where they happen."""
+    if record.outcome == Outcome.POSTED:
+        errors = f", {record.target_errors} target error(s)" if record.target_errors else ""
+        logger.info("Cluster %s tick %s (epoch %s, node %s): posted %d invitations for %d targets; GPE has %d "
+                    "pending%s; %.0f ms.", record.cluster, record.tick, record.epoch, record.node, record.invitations,
+                    record.targets, record.pending, errors, record.duration_ms)
+    elif ctx.last is None or ctx.last.outcome != record.outcome:
+        logger.info("Cluster %s, node %s: %s%s", record.cluster, record.node, record.outcome,
+                    f" ({record.reason})" if record.reason else "")
 
 
 def _observe(record: CycleRecord) -> None:

@@ -17,10 +17,13 @@ Every node is started the same way (README, "Pacing nodes")::
 * **Scheduler**: ``celery.beat:Scheduler`` (in memory): no ``celerybeat-schedule`` file, so several nodes can
   run from one directory. The embedded beat is a child process; on Linux it asks the kernel to stop it when
   the worker dies (``PR_SET_PDEATHSIG``), so a killed node leaves no beat sending to its queue.
+* **Logs**: Celery's lines per task (three a second per node) are kept at WARNING unless ``--loglevel DEBUG``;
+  the cycle logs one line per posted cycle and one when a node's state changes (logger ``pacing.cycle``).
 """
 
 import ctypes
 import ctypes.util
+import logging
 import os
 import signal
 import sys
@@ -50,6 +53,18 @@ def _node_queue(sender=None, instance=None, conf=None, **kwargs):
     entry["args"] = (str(sender),)
     entry["options"] = {**entry.get("options", {}), "queue": queue}
     conf.beat_schedule = {**conf.beat_schedule, DISPATCH: entry}
+
+
+#: Celery's per-task lines ("Sending due task", "received", "succeeded in …") every second per node drown the
+#: cycle's own line; they are kept at WARNING unless the worker runs with --loglevel DEBUG
+CHATTY_LOGGERS = ("celery.beat", "celery.worker.strategy", "celery.app.trace")
+
+
+@signals.after_setup_logger.connect
+def _quiet_task_lines(logger=None, loglevel=None, **kwargs):
+    if loglevel is None or loglevel > logging.DEBUG:
+        for name in CHATTY_LOGGERS:
+            logging.getLogger(name).setLevel(logging.WARNING)
 
 
 @signals.beat_embedded_init.connect
