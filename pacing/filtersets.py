@@ -18,7 +18,8 @@ from dataclasses import dataclass
 
 from rest_framework import exceptions
 
-__all__ = ["NodeFilterBackend", "NodeFilters", "TargetFilterBackend", "TargetFilters"]
+__all__ = ["CycleFilterBackend", "CycleFilters", "NodeFilterBackend", "NodeFilters", "SeriesFilterBackend",
+           "TargetFilterBackend", "TargetFilters"]
 
 _TRUE = {"true", "1", "yes"}
 _FALSE = {"false", "0", "no"}
@@ -145,3 +146,71 @@ class NodeFilterBackend:
                  "schema": {"type": "boolean"} if name == "leader" else {"type": "string",
                                                                           "maxLength": MAX_VALUE_LENGTH}}
                 for name, description in NODE_PARAMETERS.items()]
+
+
+CYCLE_PARAMETERS = {
+    "cluster": "A pacing cluster's name or id; default: every pacing cluster you may read.",
+    "outcome": "Only cycles with this outcome (posted, not_posted, config_error, request_failed, fenced, "
+               "invalid_reply, redis_unavailable, error).",
+}
+SERIES_PARAMETERS = {
+    "cluster": "The pacing cluster's name or id (required).",
+    "target": "The target's name, e.g. 'Proactive Chat - chat' (required).",
+}
+
+
+@dataclass(frozen=True)
+class CycleFilters:
+    cluster: str | None = None
+    outcome: str | None = None
+    target: str | None = None
+
+
+class CycleFilterBackend:
+    """The query parameters of ``GET /api/v1/pacing/cycles/`` (same rules as the targets')."""
+
+    def filter_queryset(self, request, queryset, view):
+        return queryset
+
+    parameters = CYCLE_PARAMETERS
+    required: tuple[str, ...] = ()
+
+    def parse(self, request) -> CycleFilters:
+        from .types import Outcome
+
+        params = request.query_params
+        unknown = sorted(set(params) - set(self.parameters) - PAGINATION_PARAMS)
+        if unknown:
+            raise exceptions.ValidationError(dict.fromkeys(unknown, "Unknown filter parameter."))
+        errors, values = {}, {}
+        for name in self.parameters:
+            raw = params.get(name)
+            if raw is None:
+                continue
+            if len(raw) > MAX_VALUE_LENGTH or "\x00" in raw:
+                errors[name] = f"At most {MAX_VALUE_LENGTH} characters, no NUL."
+                continue
+            raw = raw.strip()
+            if name == "outcome" and raw and raw not in Outcome.ALL:
+                errors[name] = f"Expected one of {', '.join(Outcome.ALL)}."
+                continue
+            if raw:
+                values[name] = raw
+        for name in self.required:
+            if name not in values and name not in errors:
+                errors[name] = "Required."
+        if errors:
+            raise exceptions.ValidationError(errors)
+        return CycleFilters(**values)
+
+    def get_schema_operation_parameters(self, view):
+        return [{"name": name, "required": name in self.required, "in": "query", "description": description,
+                 "schema": {"type": "string", "maxLength": MAX_VALUE_LENGTH}}
+                for name, description in self.parameters.items()]
+
+
+class SeriesFilterBackend(CycleFilterBackend):
+    """The query parameters of ``GET /api/v1/pacing/cycles/series/``: ``cluster`` and ``target``, both required."""
+
+    parameters = SERIES_PARAMETERS
+    required = ("cluster", "target")

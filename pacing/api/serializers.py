@@ -247,3 +247,41 @@ class PacingNodeSerializer(serializers.Serializer):
     lease_age_s = serializers.FloatField(allow_null=True, help_text="Seconds since the leader acquired the lease.")
     lease_ttl_ms = serializers.IntegerField(allow_null=True, help_text="The lease's remaining time to live.")
     last_cycle = NodeLastCycleSerializer()
+
+
+class PacingCycleSerializer(serializers.Serializer):
+    """One cycle of a leader, from the bounded history (pacing/history.py)."""
+
+    cluster = serializers.CharField()
+    node = serializers.CharField()
+    tick = serializers.IntegerField()
+    epoch = serializers.IntegerField(allow_null=True)
+    leader = serializers.BooleanField()
+    outcome = serializers.CharField(help_text="posted, not_posted, config_error, request_failed, fenced, "
+                                              "invalid_reply, redis_unavailable, error.")
+    reason = serializers.CharField(allow_blank=True, help_text="Why nothing was posted, or what went wrong.")
+    started_at = serializers.FloatField(help_text="Unix time.")
+    duration_ms = serializers.FloatField()
+    durations_ms = serializers.DictField(child=serializers.FloatField(),
+                                         help_text="Milliseconds per stage: config, lease, targets, stats, engine, "
+                                                   "encode, post, record.")
+    targets = serializers.IntegerField()
+    invitations = serializers.IntegerField(help_text="Invitations posted (sum over the targets).")
+    pending = serializers.IntegerField(help_text="GPE's pending invitations in the reply (sum).")
+    target_errors = serializers.IntegerField()
+    shared_targets = serializers.IntegerField(help_text="Targets whose agents were split with others.")
+    bytes_sent = serializers.IntegerField(help_text="Bytes of the post on the wire.")
+    interval_s = serializers.FloatField(help_text="The refresh period, seconds.")
+    failure = serializers.CharField(allow_blank=True, help_text="Why there was no valid reply: config, connect, "
+                                                                "timeout, http, unauthorized, token, invalid_reply, "
+                                                                "fenced; empty when there was one.")
+
+
+class PacingSeriesPointSerializer(serializers.Serializer):
+    """One target's result in one posted cycle (for charts)."""
+
+    tick = serializers.IntegerField()
+    at = serializers.FloatField(help_text="Unix time of the cycle.")
+    invitations = serializers.IntegerField()
+    pending = serializers.IntegerField()
+    share = serializers.FloatField()

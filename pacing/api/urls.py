@@ -1,4 +1,4 @@
-"""Routes under /api/v1/pacing/ (URL namespace "api"): the discovered targets, the stats push, the nodes."""
+"""Routes under /api/v1/pacing/ (URL namespace "api"): the discovered targets, the stats push, the nodes, the cycles."""
 
 from django.urls import path
 
@@ -8,4 +8,6 @@ urlpatterns = [
     path("targets/", views.PacingTargetListView.as_view(), name="pacing-targets"),
     path("stats/", views.StatsPushView.as_view(), name="pacing-stats"),
     path("nodes/", views.PacingNodeListView.as_view(), name="pacing-nodes"),
+    path("cycles/", views.PacingCycleListView.as_view(), name="pacing-cycles"),
+    path("cycles/series/", views.PacingSeriesView.as_view(), name="pacing-series"),
 ]

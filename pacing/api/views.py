@@ -1,5 +1,5 @@
-"""Pacing API views: the discovered targets (``GET targets/``), the stats push (``POST stats/``) and the pacing
-nodes (``GET nodes/``)."""
+"""Pacing API views: the discovered targets (``GET targets/``), the stats push (``POST stats/``), the pacing
+nodes (``GET nodes/``) and the cycles' history (``GET cycles/``)."""
 
 from __future__ import annotations
 
@@ -16,9 +16,10 @@ from configdb.api.fields import brief
 from configdb.models import AgentGroup, Application, Tenant, VirtualQueue
 
 from ..clusters import pacing_clusters
-from ..filtersets import NodeFilterBackend, TargetFilterBackend
+from ..filtersets import CycleFilterBackend, NodeFilterBackend, SeriesFilterBackend, TargetFilterBackend
+from ..history import History
 from ..nodes import node_rows
-from ..redis import get_redis, tenant_key
+from ..redis import get_redis, key_prefix, tenant_key
 from ..stats import StatsStore, decode_invitations, decode_stats, stats_max_age_s
 from ..targets import Target, discover, discover_many
 from . import serializers as s
@@ -178,6 +179,15 @@ def _problems(errors: list[str]) -> Response:
 
 
 
+def _visible_clusters(request, wanted: str | None):
+    """The pacing clusters the user may read (``wanted``: a name, or an id when all digits)."""
+    visible = set(access.scope(Application.objects.all(), request.user).values_list("pk", flat=True))
+    clusters = [c for c in pacing_clusters() if c.id in visible]
+    if wanted is not None:
+        clusters = [c for c in clusters if c.name == wanted or (wanted.isdigit() and c.id == int(wanted))]
+    return clusters
+
+
 class NodesUnavailable(exceptions.APIException):
     status_code = status.HTTP_503_SERVICE_UNAVAILABLE
     default_detail = "Redis (where the pacing nodes write their heartbeats) is unavailable."
@@ -204,11 +214,7 @@ class PacingNodeListView(generics.GenericAPIView):
                               503: OpenApiResponse(description="Redis is unavailable.")})
     def get(self, request, *args, **kwargs):
         filters = NodeFilterBackend().parse(request)
-        visible = set(self.get_queryset().values_list("pk", flat=True))
-        clusters = [c for c in pacing_clusters() if c.id in visible]
-        if filters.cluster is not None:
-            wanted = filters.cluster
-            clusters = [c for c in clusters if c.name == wanted or (wanted.isdigit() and c.id == int(wanted))]
+        clusters = _visible_clusters(request, filters.cluster)
         try:
             rows = node_rows(clusters)
         except (redis.RedisError, OSError) as exc:
@@ -222,3 +228,68 @@ class PacingNodeListView(generics.GenericAPIView):
             spec = row["cluster"]
             body.append({**row, "cluster": brief(Application(pk=spec.id, name=spec.name), request)})
         return self.get_paginated_response(body)
+
+
+class PacingCycleListView(generics.GenericAPIView):
+    """The recorded cycles of the pacing clusters you may read, newest first: tick, epoch, node, outcome and
+    reason, milliseconds per stage, targets, invitations, pending counts. Cycles of leaders only (a standby
+    node writes its heartbeat, not a cycle). The history is bounded: PACING_HISTORY_CYCLES summaries per
+    cluster (default 2,880). Redis unreachable: 503.
+    """
+
+    serializer_class = s.PacingCycleSerializer
+    pagination_class = OrderedLimitOffsetPagination
+    filter_backends = [CycleFilterBackend]
+
+    def get_queryset(self):
+        return access.scope(Application.objects.all(), self.request.user).order_by("name", "pk")
+
+    @extend_schema(operation_id="pacing_cycles_list", tags=["pacing"],
+                   responses={200: s.PacingCycleSerializer(many=True),
+                              503: OpenApiResponse(description="Redis is unavailable.")})
+    def get(self, request, *args, **kwargs):
+        filters = CycleFilterBackend().parse(request)
+        rows = []
+        try:
+            client = get_redis()
+            for spec in _visible_clusters(request, filters.cluster):
+                rows += History(client, spec.name, key_prefix()).cycles(limit=100_000)
+        except (redis.RedisError, OSError) as exc:
+            raise _history_unavailable(exc) from exc
+        if filters.outcome is not None:
+            rows = [r for r in rows if r.get("outcome") == filters.outcome]
+        rows.sort(key=lambda r: (-float(r.get("started_at") or 0), str(r.get("cluster", "")), r.get("tick", 0)))
+        fields = list(s.PacingCycleSerializer().fields)
+        page = [{name: row.get(name) for name in fields} for row in self.paginate_queryset(rows)]
+        return self.get_paginated_response(page)
+
+
+class PacingSeriesView(generics.GenericAPIView):
+    """One target's results in the cluster's recent posted cycles, oldest first (for charts): invitations,
+    GPE's pending count and the blended share per cycle. Bounded: PACING_HISTORY_RESULTS cycles per cluster
+    (default 120). An unknown target or cluster gives an empty list. Redis unreachable: 503.
+    """
+
+    serializer_class = s.PacingSeriesPointSerializer
+    pagination_class = OrderedLimitOffsetPagination
+    filter_backends = [SeriesFilterBackend]
+
+    def get_queryset(self):
+        return access.scope(Application.objects.all(), self.request.user).order_by("name", "pk")
+
+    @extend_schema(operation_id="pacing_cycles_series", tags=["pacing"],
+                   responses={200: s.PacingSeriesPointSerializer(many=True),
+                              503: OpenApiResponse(description="Redis is unavailable.")})
+    def get(self, request, *args, **kwargs):
+        filters = SeriesFilterBackend().parse(request)
+        clusters = _visible_clusters(request, filters.cluster)
+        try:
+            rows = (History(get_redis(), clusters[0].name, key_prefix()).series(filters.target)
+                    if clusters else [])
+        except (redis.RedisError, OSError) as exc:
+            raise _history_unavailable(exc) from exc
+        return self.get_paginated_response(self.paginate_queryset(rows))
+
+
+def _history_unavailable(exc: Exception) -> NodesUnavailable:
+    return NodesUnavailable(f"Redis (where the pacing cycles are recorded) is unavailable: {type(exc).__name__}.")

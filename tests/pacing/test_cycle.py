@@ -718,3 +718,31 @@ def test_decode_columns_matches_state_for_and_survives_bad_blobs(settings):
     assert stale.tolist() == [False, True, True, True] and arrays["ready_agents"].tolist() == [3, 0, 0, 0]
     empty = decode_columns([], now, 30.0)
     assert empty[0]["ready_agents"].size == 0 and empty[0]["declined"] is None
+
+
+def test_the_cycles_api_lists_the_history_and_a_targets_series(world, spec, rc, other_tenant):
+    tick = base_tick()
+    for i in range(3):
+        run(spec, tick + i)
+    run(spec, tick + 2)                                             # not posted: claimed
+    api = client_for(make_user("root", superuser=True))
+    body = api.get("/api/v1/pacing/cycles/").json()
+    assert body["count"] == 4
+    first = body["results"][0]
+    assert first["outcome"] == "not_posted" and first["cluster"] == CLUSTER and first["node"] == "node-1"
+    assert set(first) == {"cluster", "node", "tick", "epoch", "leader", "outcome", "reason", "started_at",
+                          "duration_ms", "durations_ms", "targets", "invitations", "pending", "target_errors",
+                          "shared_targets", "bytes_sent", "interval_s", "failure"}
+    posted = api.get("/api/v1/pacing/cycles/?outcome=posted&limit=2").json()
+    assert posted["count"] == 3 and [r["tick"] for r in posted["results"]] == [tick + 2, tick + 1]
+    assert api.get(f"/api/v1/pacing/cycles/?cluster={spec.id}").json()["count"] == 4
+    series = api.get("/api/v1/pacing/cycles/series/", {"cluster": CLUSTER, "target": CHAT}).json()
+    assert [p["tick"] for p in series["results"]] == [tick, tick + 1, tick + 2]
+    assert set(series["results"][0]) == {"tick", "at", "invitations", "pending", "share"}
+    bad = api.get("/api/v1/pacing/cycles/series/", {"target": CHAT})
+    assert bad.status_code == 400 and "cluster" in bad.json()
+    assert api.get("/api/v1/pacing/cycles/?outcome=great").status_code == 400
+    assert api.get("/api/v1/pacing/cycles/?page=2").status_code == 400
+    stranger = client_for(make_user("stranger", grants={other_tenant: "read"}))
+    assert stranger.get("/api/v1/pacing/cycles/").json()["count"] == 0
+    assert stranger.get("/api/v1/pacing/cycles/series/", {"cluster": CLUSTER, "target": CHAT}).json()["count"] == 0
