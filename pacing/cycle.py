@@ -96,6 +96,14 @@ class _Prepared:
     skipped: int = 0
     sources: list = field(default_factory=list)      # id() of the discoveries it was made from
     discovered: list = field(default_factory=list)   # their targets
+    _index: dict | None = None
+
+    @property
+    def index(self) -> dict[str, int]:
+        """Target name → its position (built once)."""
+        if self._index is None:
+            self._index = {name: i for i, name in enumerate(self.names)}
+        return self._index
 
 
 @dataclass
@@ -381,8 +389,11 @@ def run_cycle(spec: ClusterSpec, *, node: str | None = None, now: float | None =
         try:
             _run(ctx, spec, record, client)
         except (redis.RedisError, OSError) as exc:
-            record.outcome = Outcome.REDIS_UNAVAILABLE
-            record.reason = f"Redis is unreachable ({type(exc).__name__}: {exc}); not posting"
+            if record.outcome == Outcome.POSTED:   # GPE has the post; only its record is missing
+                record.reason = f"posted, but not recorded: Redis is unreachable ({type(exc).__name__}: {exc})"
+            else:
+                record.outcome = Outcome.REDIS_UNAVAILABLE
+                record.reason = f"Redis is unreachable ({type(exc).__name__}: {exc}); not posting"
             _warn(ctx, "redis", "Pacing cluster %s, node %s: %s", spec.name, node, record.reason)
         except Exception as exc:  # a bug: say it loudly, keep the node alive for the next cycle
             record.outcome = Outcome.ERROR
@@ -514,6 +525,12 @@ def _run(ctx: _Context, spec: ClusterSpec, record: CycleRecord, client) -> None:
                           [{**base, "invitations": n} for base, n in zip(prepared.bases, inv_list, strict=True)],
                           config)
         record.bytes_sent = len(request.body)
+    if not lease.is_valid():      # the encoding of a large post takes a while: check the deadline once more
+        record.outcome = Outcome.NOT_POSTED
+        record.reason = f"not posting tick {record.tick}: the lease's local deadline passed while encoding"
+        _heartbeat(lease, record, False)
+        history.record_cycle(record.as_dict())
+        return
 
     with stage("post"):
         try:
@@ -529,7 +546,7 @@ def _run(ctx: _Context, spec: ClusterSpec, record: CycleRecord, client) -> None:
         pending = previous
         if reply is not None:
             pending = previous.copy()
-            index = {name: i for i, name in enumerate(names)} if reply.pending or reply.errors else {}
+            index = prepared.index if reply.pending or reply.errors else {}
             for name, value in reply.pending.items():
                 pending[index[name]] = value
             for error in reply.errors:

@@ -746,3 +746,14 @@ def test_the_cycles_api_lists_the_history_and_a_targets_series(world, spec, rc, 
     stranger = client_for(make_user("stranger", grants={other_tenant: "read"}))
     assert stranger.get("/api/v1/pacing/cycles/").json()["count"] == 0
     assert stranger.get("/api/v1/pacing/cycles/series/", {"cluster": CLUSTER, "target": CHAT}).json()["count"] == 0
+
+
+def test_no_post_when_the_deadline_passes_after_the_tick_was_claimed(world, spec, rc, monkeypatch):
+    from pacing.lease import Lease
+
+    run(spec, base_tick())                                  # leader now
+    answers = iter([True, True, False])
+    monkeypatch.setattr(Lease, "is_valid", lambda self: next(answers, False))
+    record = run(spec, base_tick() + 1)
+    assert record.outcome == Outcome.NOT_POSTED and "while encoding" in record.reason
+    assert len(world.posts) == 1
