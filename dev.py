@@ -232,7 +232,9 @@ def _run(args: argparse.Namespace, children: Children) -> None:
         say(f"starting pacing node {node} (celery -A pacingsite.celery:app worker --beat -n {node}@%h)")
         nodes.append(children.start(f"pacing node {node}", [
             BIN / "celery", "-A", "pacingsite.celery:app", "worker", "--beat", "-n", f"{node}@%h",
-            "--schedule", beats / f"{node}-schedule", "--loglevel", "INFO"], env))
+            "--schedule", beats / f"{node}-schedule", "--loglevel", "INFO"],
+            # the demo's node applications, whose options (metrics, log) the node's monitor uses
+            {**env, "PACING_NODE_APPLICATION": f"Pacing_Server_Node_{i:02d}"}))
     say(f"serving the web UI on {url} (Ctrl-C stops everything)")
     web = children.start("web UI", [BIN / "gunicorn", "-c", "python:pacingsite.gunicorn_conf",
                                     "pacingsite.wsgi:application", "--bind", f"{args.host}:{args.port}",

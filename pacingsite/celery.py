@@ -79,6 +79,29 @@ def _die_with_worker(**kwargs):
         pass
 
 
+@signals.worker_ready.connect
+def _start_monitor(sender=None, **kwargs):
+    """The node's own health (alarms.monitors): collector pauses, memory, the metrics reports and the ``log``
+    options, against the options of the node's application: ``PACING_NODE_APPLICATION`` (ours; e.g.
+    ``Pacing_Server_Node_01``), else the application named like the node (``node-1``), else the defaults."""
+    from alarms.monitors import Monitor
+    from pacing.tasks import node_of
+
+    node = node_of(getattr(sender, "hostname", None))
+    application = os.environ.get("PACING_NODE_APPLICATION", "").strip() or node
+    try:
+        sender.app.pacing_monitor = Monitor.for_node(node, application=application).start()
+    except Exception:  # the node paces without its monitor rather than not at all
+        logging.getLogger("pacing.node").exception("%s: the node monitor did not start", node)
+
+
+@signals.worker_shutdown.connect
+def _stop_monitor(sender=None, **kwargs):
+    monitor = getattr(app, "pacing_monitor", None)
+    if monitor is not None:
+        monitor.stop()
+
+
 @signals.task_prerun.connect
 def _task_actor(task_id=None, task=None, **kwargs):
     """Configuration changed by a task is recorded as ``celery:<task name>``."""
