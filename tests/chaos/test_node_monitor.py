@@ -43,3 +43,23 @@ def test_the_node_monitor_raises_heap_memory_usage(world):
         others = db.execute("SELECT source FROM alarms_alarm WHERE condition_name = ? AND source != 'node-4'",
                             ("Heap Memory Usage",)).fetchall()
     assert others == []
+
+
+def test_the_nodes_metrics_reach_one_multiprocess_directory(world):
+    """What the node processes count is what /metrics sums (prometheus-client's multiprocess mode)."""
+    from prometheus_client import CollectorRegistry, generate_latest, multiprocess
+    from prometheus_client.parser import text_string_to_metric_families
+
+    world.wait_steady()
+    registry = CollectorRegistry()
+    multiprocess.MultiProcessCollector(registry, path=world.env["PROMETHEUS_MULTIPROC_DIR"])
+    samples = {}
+    for family in text_string_to_metric_families(generate_latest(registry).decode()):
+        for s in family.samples:
+            samples[(s.name, tuple(sorted(s.labels.items())))] = s.value
+    cluster = (("cluster", "Pacing_Service_Cluster_9.0"),)
+    posted = samples[("pacing_cycles_total", (*cluster, ("outcome", "posted")))]
+    assert posted >= 2
+    assert samples[("pacing_cycle_duration_seconds_count", cluster)] >= posted
+    assert samples[("pacing_gpe_request_duration_seconds_count", cluster)] >= posted
+    assert ("pacing_invitations_sent_total", cluster) in samples
