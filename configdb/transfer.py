@@ -820,6 +820,7 @@ class _Importer:
         self.document = document
         self.replace = replace
         self.progress = progress
+        self.user = user
         self.visible = None if user is None else access.visible_tenant_ids(user)
         self.errors: list[str] = []
         self.tenant_record = _Record(TENANT_SPEC, 0, "tenant")
@@ -1029,7 +1030,7 @@ class _Importer:
 
     def _save(self, where: str, obj: models.Model) -> bool:
         try:
-            services.save_object(obj)
+            services.save_object(obj, user=self.user)
         except ValidationError as exc:
             self.errors += [f"{where}: {m}" for m in _messages(exc)]
         except (DatabaseError, crypto.SecretDecryptionError) as exc:
@@ -1063,8 +1064,7 @@ class _Importer:
 
     def _delete(self, where: str, obj: models.Model) -> bool:
         try:
-            with transaction.atomic():
-                obj.delete()
+            services.delete_object(obj, user=self.user)
         except ValidationError as exc:
             self.errors += [f"{where}: cannot delete: {m}" for m in _messages(exc)]
         except (ProtectedError, RestrictedError) as exc:
@@ -1098,7 +1098,7 @@ class _Importer:
         if current == {o.pk for o in objects}:
             return
         try:
-            services.set_links(rec.obj, field_name, objects)
+            services.set_links(rec.obj, field_name, objects, user=self.user)
         except ValidationError as exc:
             self.errors += [f"{rec.where}: {m}" for m in _messages(exc)]
             return
@@ -1353,10 +1353,16 @@ def import_document(document: Any, *, replace: bool = False, dry_run: bool = Fal
     values. ``replace`` also deletes the tenant's objects the file does not list. ``dry_run`` does
     all the work, reports it, and rolls it back. ``user`` (the API's) limits the objects of other
     tenants a reference may name to those the user may read; None (a command) sees every tenant.
+    Every write goes through configdb.services with ``user``: PermissionDenied (nothing written) when the
+    user lacks a read-write grant on the tenant or on an object the document changes.
     Raises TransferError listing every problem, each naming its record.
     """
     importer = _Importer(document, replace=replace, user=user, progress=progress)
     importer.check()
+    # An import writes into the tenant it names: it needs a read-write grant there (creating the tenant, a
+    # superuser) even when nothing turns out to differ — the rule of services.check_write, asked up front.
+    stored = Tenant.objects.filter(name=document["tenant"]).only("pk", "name").first()
+    services.check_write(user, stored if stored is not None else Tenant(name=document["tenant"]))
     with transaction.atomic():
         try:
             importer.write()

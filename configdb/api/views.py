@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from django.conf import settings
-from django.db import transaction
 from django.db.models import Prefetch
 from django_filters.rest_framework import DjangoFilterBackend
 from rest_framework import exceptions, mixins, status, viewsets
 from rest_framework.response import Response
 
-from .. import access, bulk
+from .. import bulk, services
 from .. import filtersets as fs
 from ..models import (
     DN,
@@ -34,6 +33,21 @@ from ..models import (
 )
 from . import serializers as s
 from .base import OrderingFilter, StrictFilterBackend
+
+#: the largest id a database holds (a signed 64-bit integer on SQLite and PostgreSQL alike)
+MAX_ID = 2**63 - 1
+
+
+def parse_if_match(header: str | None) -> str | None:
+    """The version an ``If-Match`` header asks for (``"…"``, ``W/"…"``); None for none or ``*``."""
+    if not header:
+        return None
+    first = header.split(",")[0].strip()
+    if first == "*":
+        return None
+    if first.startswith("W/"):
+        first = first[2:]
+    return first.strip('"') or None
 
 
 def flatten_errors(errors, prefix: str = "") -> list[str]:
@@ -65,12 +79,39 @@ class ConfigObjectViewSet(viewsets.ModelViewSet):
             queryset = queryset.select_related(*self.select_related)
         if self.prefetch_related:
             queryset = queryset.prefetch_related(*self.prefetch_related)
-        return access.scope(queryset, self.request.user)
+        return queryset.restrict(self.request.user, "view")
+
+    def get_object(self):
+        # An id beyond the database's integer range names no object: 404 (never an overflow, a 500).
+        raw = str(self.kwargs.get(self.lookup_url_kwarg or self.lookup_field, ""))
+        if not (raw.isascii() and raw.isdigit()) or int(raw) > MAX_ID:
+            raise exceptions.NotFound("No such object.")
+        return super().get_object()
 
     def get_serializer_context(self):
         context = super().get_serializer_context()
         context.setdefault("natural_key_cache", {})
+        if self.request is not None and self.request.method in ("PUT", "PATCH"):
+            context["if_match"] = parse_if_match(self.request.headers.get("If-Match"))
         return context
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        response = super().finalize_response(request, response, *args, **kwargs)
+        instance = getattr(self, "_versioned", None)
+        if instance is not None and response.status_code < 300:
+            response["ETag"] = f'"{services.version_of(instance)}"'
+        return response
+
+    def retrieve(self, request, *args, **kwargs):
+        instance = self.get_object()
+        self._versioned = instance
+        return Response(self.get_serializer(instance).data)
+
+    def perform_update(self, serializer):
+        self._versioned = serializer.save()
+
+    def perform_create(self, serializer):
+        self._versioned = serializer.save()
 
     def create(self, request, *args, **kwargs):
         if isinstance(request.data, list):
@@ -105,7 +146,7 @@ class ConfigObjectViewSet(viewsets.ModelViewSet):
             numbers.append(number)
         if errors:
             return self._bulk_refused(errors)
-        created, problems = bulk.create_many(items, check=serializer.check_write)
+        created, problems = bulk.create_many(items, user=request.user)
         for index, fields in sorted(problems.items()):
             errors += [f"record {numbers[index]}, {line}" for line in flatten_errors(fields)]
         if errors:
@@ -119,10 +160,7 @@ class ConfigObjectViewSet(viewsets.ModelViewSet):
                         status=status.HTTP_400_BAD_REQUEST)
 
     def perform_destroy(self, instance):
-        if not access.can_write_object(self.request.user, instance):
-            raise exceptions.PermissionDenied("You have no read-write grant on this object's tenant.")
-        with transaction.atomic():
-            instance.delete()
+        services.delete_object(instance, user=self.request.user)
 
 
 def viewset_for(model, serializer, filterset=None, *, search=("name",), select=(), prefetch=(), ordering=None):
@@ -189,4 +227,4 @@ class ObjectChangeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, view
     ordering_fields = ["time", "id"]
 
     def get_queryset(self):
-        return access.scope(self.queryset.all(), self.request.user)
+        return self.queryset.all().restrict(self.request.user, "view")

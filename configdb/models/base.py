@@ -27,9 +27,29 @@ class FolderType(models.TextChoices):
     TRANSACTIONS = "transaction", "Transactions"
 
 
+class RestrictedQuerySet(models.QuerySet):
+    """Every configdb model's queryset: ``restrict(user, action)`` keeps the rows ``user`` may see
+    (``action="view"``) or change (``"add"``, ``"change"``, ``"delete"``) — NetBox's pattern, the one
+    definition of the tenant grants being configdb.access. ``user=None`` (a command or task) is
+    unrestricted."""
+
+    def restrict(self, user, action: str = "view"):
+        from ..access import restrict
+
+        return restrict(self, user, action)
+
+
+class RestrictedManager(models.Manager.from_queryset(RestrictedQuerySet)):
+    pass
+
+
 class FieldNamedConstraints(models.Model):
-    """Uniqueness errors name the field a user would change (``number: This switch already has a
+    """Base of every configdb model (its manager restricts by user, see RestrictedQuerySet).
+
+    Uniqueness errors name the field a user would change (``number: This switch already has a
     DN with this number``), not the whole form: the last field of each unique constraint."""
+
+    objects = RestrictedManager()
 
     class Meta:
         abstract = True
@@ -89,3 +109,6 @@ class ConfigObject(FieldNamedConstraints):
                 errors.append(f"Folder '{folder}' belongs to another tenant.")
             if errors:
                 raise ValidationError({"folder": errors})
+        from ..services import check_move
+
+        check_move(self)
