@@ -308,6 +308,7 @@ def set_state(objects: Iterable[ConfigObject | Tenant], state: str, *, user=None
     state = State(state)
     changed = 0
     for obj in objects:
+        check_write(user, obj)  # refused even when there is nothing to change
         if obj.state != state:
             obj.state = state
             save_object(obj, user=user, fields=["state"])
