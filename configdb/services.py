@@ -43,8 +43,9 @@ from .models import (
 from .models.fields import OptionsField
 
 __all__ = [
-    "ObjectGone", "StaleObject", "check_same_tenant", "check_write", "clone_object", "delete_object", "export_options",
-    "import_options", "lock", "options_fields", "prepare", "save_object", "set_links", "set_state", "version_of",
+    "ObjectGone", "StaleObject", "check_same_tenant", "check_move", "check_version", "check_write", "clone_object",
+    "delete_object", "export_options", "import_options", "lock", "options_fields", "prepare",
+    "sealed_secret_warnings", "save_object", "set_links", "set_state", "tenant_references", "version_of",
 ]
 
 
@@ -381,6 +382,24 @@ def clone_object(obj: models.Model, *, user=None) -> models.Model:
             conn.application = copy
             save_object(conn, user=user)
     return copy
+
+
+def sealed_secret_warnings(obj: models.Model) -> list[str]:
+    """What to tell about the object's stored secrets that do not decrypt (configdb.secrets.SealedSecret)."""
+    from . import crypto
+    from .models.fields import EncryptedTextField
+    from .secrets import is_sealed
+
+    where = []
+    for field in obj._meta.concrete_fields:
+        value = getattr(obj, field.attname, None)
+        if isinstance(field, OptionsField):
+            where += [f"{field.name}: section '{s}', key '{k}'" for s, k in crypto.sealed_paths(value)]
+        elif isinstance(field, EncryptedTextField) and is_sealed(value):
+            where.append(field.name)
+    return [f"{place}: the stored secret does not decrypt with PACING_SECRETS_KEY (the key was changed or lost, "
+            "or the value was damaged); it is kept as stored. Restore the key, or set the secret again."
+            for place in where]
 
 
 def options_fields(model: type[models.Model]) -> list[str]:

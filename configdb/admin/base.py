@@ -195,6 +195,9 @@ class OptionsAdminMixin:
     def change_view(self, request, object_id, form_url="", extra_context=None):
         extra_context = dict(extra_context or {})
         obj = self.get_object(request, object_id)
+        if obj is not None and request.method == "GET":
+            for warning in services.sealed_secret_warnings(obj):
+                self.message_user(request, warning, messages.WARNING)
         extra_context["options_fields"] = [
             (name, self.model._meta.get_field(name).verbose_name) for name in self.options_fields_shown(request, obj)
         ]

@@ -73,8 +73,9 @@ class ConfigObjectSerializer(serializers.ModelSerializer):
         if isinstance(data, dict):
             writable = {name for name, field in self.fields.items() if not field.read_only}
             unknown = sorted(str(k) for k in data if k not in writable and k not in self.fields)
-            read_only = sorted(str(k) for k in data if k in self.fields and k not in writable
-                               and k not in ("id", "url"))
+            # Read-only fields (id and url too) may be sent back unchanged (a GET's body, edited, PUT back);
+            # any other value is a 400, as docs/api.md says, never silently ignored.
+            read_only = sorted(str(k) for k in data if k in self.fields and k not in writable)
             errors = {k[:100]: ["Unknown field."] for k in unknown[:20]}
             errors.update({k: ["This field is read-only."] for k in read_only
                            if self.instance is None or data[k] != self.fields[k].to_representation(

@@ -105,7 +105,11 @@ class ConfigObjectViewSet(viewsets.ModelViewSet):
     def retrieve(self, request, *args, **kwargs):
         instance = self.get_object()
         self._versioned = instance
-        return Response(self.get_serializer(instance).data)
+        data = self.get_serializer(instance).data
+        warnings = services.sealed_secret_warnings(instance)
+        if warnings:  # a stored secret that does not decrypt: masked like any secret, and said so here
+            data = {**data, "warnings": warnings}
+        return Response(data)
 
     def perform_update(self, serializer):
         self._versioned = serializer.save()

@@ -3,6 +3,9 @@
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import models
 
+from .. import validators
+from .fields import EncryptedTextField
+
 
 class State(models.TextChoices):
     """Configuration Server's object state (CFGEnabled / CFGDisabled)."""
@@ -53,6 +56,33 @@ class FieldNamedConstraints(models.Model):
 
     class Meta:
         abstract = True
+
+    def clean_fields(self, exclude=None):
+        """Every text field (names, numbers, aliases, descriptions, …) is normalised to NFC and refused if it
+        holds control, invisible or bidirectional-text characters (configdb.validators) — before uniqueness is
+        checked, so a name in NFD is the same name as in NFC. Secrets are kept exactly as typed."""
+        errors: dict[str, list] = {}
+        for field in self._meta.concrete_fields:
+            if exclude and field.name in exclude:
+                continue
+            if not isinstance(field, models.CharField | models.TextField) or isinstance(field, EncryptedTextField):
+                continue
+            value = getattr(self, field.attname)
+            if not isinstance(value, str) or not value:
+                continue
+            normalized = validators.normalize(value)
+            if normalized != value:
+                setattr(self, field.attname, normalized)
+            problem = validators.text_problem(normalized)
+            if problem:
+                errors[field.name] = [problem]
+        try:
+            super().clean_fields(exclude)
+        except ValidationError as exc:
+            for name, messages in exc.message_dict.items():
+                errors.setdefault(name, []).extend(m for m in messages if m not in errors.get(name, []))
+        if errors:
+            raise ValidationError(errors)
 
     def validate_constraints(self, exclude=None):
         errors: dict[str, list] = {}
