@@ -61,12 +61,15 @@ class ConfigFilterSet(django_filters.FilterSet):
     def filter_option(self, queryset, name, value):
         """``?option=section/key=value``: the objects whose options hold exactly that value (ours: the first
         ``/`` ends the section, the first ``=`` ends the key, as sections hold no ``/`` in practice and keys no
-        ``=``). Section and key become JSON key transforms, never lookups: ``pacing/media__regex=(`` looks for
-        a key named ``media__regex``."""
+        ``=``). A ``__`` in the section or key (what an ORM lookup would look like, ``pacing/media__regex=(``)
+        is a 400; the section and key become JSON key transforms, never lookups."""
         path, sep, wanted = value.partition("=")
         section, slash, key = path.partition("/")
         if not sep or not slash or not section or not key:
             raise exceptions.ValidationError({"option": "Expected section/key=value, e.g. pacing/media=chat."})
+        if "__" in section or "__" in key:
+            raise exceptions.ValidationError({"option": "Lookups are not accepted: ?option= takes section/key=value "
+                                                        "and compares the value exactly."})
         problems = opts.validate_names(section, key)
         if problems:
             raise exceptions.ValidationError({"option": problems})
