@@ -41,13 +41,20 @@ class NaturalKeyFilter(django_filters.CharFilter):
                 raise exceptions.ValidationError({self.field_name: "No object has so large an id."})
             return qs.filter(**{f"{self.field_name}_id": int(value)})
         related = qs.model._meta.get_field(self.field_name).related_model
-        return qs.filter(**{f"{self.field_name}__{natural_name_field(related)}": value})
+        return qs.filter(**{f"{self.field_name}__{natural_name_field(related)}": validators.normalize(value)})
 
 
 class ConfigFilterSet(django_filters.FilterSet):
     search_fields: tuple[str, ...] = ()
 
     q = django_filters.CharFilter(method="search", label="Search the names")
+
+    def filter_queryset(self, queryset):
+        # Names are stored in NFC (configdb.validators): a value typed in NFD finds them too.
+        for name, value in list(self.form.cleaned_data.items()):
+            if isinstance(value, str) and name != "option":
+                self.form.cleaned_data[name] = validators.normalize(value)
+        return super().filter_queryset(queryset)
 
     def search(self, queryset, name, value):
         value = value.strip()

@@ -115,6 +115,11 @@ def test_names_are_nfc_so_nfc_and_nfd_are_the_same_name(demo, client):
     second = send(client, "post", url("skills"), {"tenant": "Environment", "name": nfc})
     assert second.status_code == 400
     assert body(second) == {"name": ["This tenant already has a skill with this name."]}
+    # a name in NFD names the object stored in NFC
+    person = send(client, "post", url("persons"), {"tenant": "Environment", "user_name": "p", "employee_id": "p"})
+    level = send(client, "post", url("skill-levels"), {"person": body(person)["id"], "skill": nfd, "level": 2})
+    assert level.status_code == 201, level.content
+    assert body(client.get(url("skills"), {"name": nfd}))["count"] == 1
     bulk = send(client, "post", url("skills"), [{"tenant": "Environment", "name": "Zoë"},
                                                {"tenant": "Environment", "name": unicodedata.normalize("NFD", "Zoë")}])
     assert bulk.status_code == 400

@@ -106,3 +106,34 @@ def test_twenty_concurrent_clients_get_no_server_error(sqlite_site):
     assert not errors, errors[:5]
     assert sum(statuses.values()) == CLIENTS * ROUNDS * 5, statuses
     assert set(statuses) <= {200, 201, 204}, statuses
+
+
+def test_concurrent_patches_of_different_fields_both_survive_on_sqlite(sqlite_site):
+    base, key, _db = sqlite_site
+    api = base + "/api/v1/"
+    headers = {"Authorization": f"Token {key}"}
+    created = requests.post(api + "switches/", json={"tenant": "Environment", "name": "SW"}, headers=headers,
+                            timeout=60)
+    assert created.status_code == 201, created.text
+    pk = created.json()["id"]
+    rounds = 15
+    start = threading.Barrier(2)
+    codes: list[int] = []
+
+    def client(index: int) -> None:
+        session = requests.Session()
+        session.headers.update(headers)
+        start.wait()
+        for n in range(rounds):
+            payload = {"name": f"SW {n}"} if index == 0 else {"options": {"round": {"n": str(n)}}}
+            codes.append(session.patch(f"{api}switches/{pk}/", json=payload, timeout=60).status_code)
+
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=300)
+    assert codes == [200] * (2 * rounds)
+    final = requests.get(f"{api}switches/{pk}/", headers=headers, timeout=60).json()
+    assert final["name"] == f"SW {rounds - 1}"
+    assert final["options"] == {"round": {"n": str(rounds - 1)}}
