@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.db import transaction
 from django.db.models import Prefetch
 from django_filters.rest_framework import DjangoFilterBackend
 from rest_framework import exceptions, mixins, status, viewsets
@@ -110,6 +111,13 @@ class ConfigObjectViewSet(viewsets.ModelViewSet):
         if warnings:  # a stored secret that does not decrypt: masked like any secret, and said so here
             data = {**data, "warnings": warnings}
         return Response(data)
+
+    def update(self, request, *args, **kwargs):
+        # PUT and PATCH validate and write under the object's row lock, so what they check (a masked secret
+        # kept, a unique name) is the row as stored now; services.save_object locks it again (re-entrant).
+        with transaction.atomic():
+            services.lock(self.get_object())
+            return super().update(request, *args, **kwargs)
 
     def perform_update(self, serializer):
         self._versioned = serializer.save()
