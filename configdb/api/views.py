@@ -66,7 +66,17 @@ def flatten_errors(errors, prefix: str = "") -> list[str]:
     return lines
 
 
-class ConfigObjectViewSet(viewsets.ModelViewSet):
+class IdInRangeMixin:
+    """An id that is not a whole number the database can hold names no object: 404 (never an overflow)."""
+
+    def get_object(self):
+        raw = str(self.kwargs.get(self.lookup_url_kwarg or self.lookup_field, ""))
+        if not (raw.isascii() and raw.isdigit()) or int(raw) > MAX_ID:
+            raise exceptions.NotFound("No such object.")
+        return super().get_object()
+
+
+class ConfigObjectViewSet(IdInRangeMixin, viewsets.ModelViewSet):
     """One configuration object type. POST a list to create many at once: all or nothing."""
 
     filter_backends = [StrictFilterBackend, DjangoFilterBackend, OrderingFilter]
@@ -81,13 +91,6 @@ class ConfigObjectViewSet(viewsets.ModelViewSet):
         if self.prefetch_related:
             queryset = queryset.prefetch_related(*self.prefetch_related)
         return queryset.restrict(self.request.user, "view")
-
-    def get_object(self):
-        # An id beyond the database's integer range names no object: 404 (never an overflow, a 500).
-        raw = str(self.kwargs.get(self.lookup_url_kwarg or self.lookup_field, ""))
-        if not (raw.isascii() and raw.isdigit()) or int(raw) > MAX_ID:
-            raise exceptions.NotFound("No such object.")
-        return super().get_object()
 
     def get_serializer_context(self):
         context = super().get_serializer_context()
@@ -229,7 +232,7 @@ TransactionViewSet = viewset_for(Transaction, s.TransactionSerializer, search=("
                                  select=("tenant", "folder"))
 
 
-class ObjectChangeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class ObjectChangeViewSet(IdInRangeMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """The change history: who changed what, when, before and after (secrets redacted)."""
 
     queryset = ObjectChange.objects.select_related("content_type", "user", "tenant")

@@ -156,7 +156,9 @@ def test_out_of_range_integers_in_filters_are_a_400(demo, client, params):
 
 @pytest.mark.parametrize("method", ["get", "put", "patch", "delete"])
 def test_out_of_range_ids_are_a_404(demo, client, method):
-    for route in ("database-access-points", "switches", "tenants"):
+    for route in ("database-access-points", "switches", "tenants", "changes"):
+        if route == "changes" and method != "get":
+            continue
         response = send(client, method, f"/api/v1/{route}/{HUGE}/", {} if method in ("put", "patch") else None)
         assert response.status_code == 404, (route, method, response.content)
 
