@@ -300,7 +300,7 @@ class ServiceSaveMixin:
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
         try:
             return super().changeform_view(request, object_id, form_url, extra_context)
-        except ValidationError as exc:
+        except (ValidationError, services.StaleObject, services.ObjectGone) as exc:
             # What validation could not see before the save (a name taken at the same moment by another
             # request): said on the page the user comes back to, never a server error.
             self.message_user(request, f"Nothing was saved: {_problem(exc)}", messages.ERROR)

@@ -247,3 +247,21 @@ def test_creating_the_same_dn_at_the_same_moment_is_one_201_and_400s_never_500()
             if code == 400:
                 assert "number" in str(data), data
         assert DN.objects.filter(number=number).count() == 1
+
+
+def test_a_race_the_admin_form_could_not_see_is_a_message_not_a_500(env_tenant, switch, monkeypatch):
+    from django.core.exceptions import ValidationError
+
+    user = make_user("staff", staff=True, grants={env_tenant: "write"})
+    user.user_permissions.add(*Permission.objects.filter(content_type__app_label="configdb"))
+    client = Client()
+    client.force_login(user)
+
+    def raced(obj, **kwargs):
+        raise ValidationError({"name": ["This tenant already has a skill with this name."]})
+
+    monkeypatch.setattr(services, "save_object", raced)
+    add = reverse("admin:configdb_skill_add")
+    response = client.post(add, {"name": "Taken", "tenant": env_tenant.pk, "state": "enabled"}, follow=True)
+    assert response.status_code == 200
+    assert "Nothing was saved: This tenant already has a skill with this name." in response.content.decode()
