@@ -329,3 +329,28 @@ def test_the_services_refuse_a_read_grant_whoever_calls_them(switchboard):
     assert Switch.objects.get(pk=switch.pk).state == State.ENABLED
     assert TenantGrant.objects.get(user=reader).access == "read"
     assert services.set_state([switch], State.DISABLED) == 1  # a command (no user) may
+
+
+def test_every_configdb_model_has_restrict(demo, other_tenant):
+    """NetBox's restrict(user, action) on every configdb model's manager: reads scoped by grant, writes by a
+    read-write grant; None (a command) sees everything."""
+    from django.apps import apps
+
+    from .api_helpers import other_tenant_objects
+
+    other_tenant_objects(other_tenant)
+    reader = make_user("reader", grants={demo: "read"})
+    writer = make_user("writer", grants={demo: "write"})
+    for model in apps.get_app_config("configdb").get_models():
+        manager = model._default_manager
+        everything = set(manager.values_list("pk", flat=True))
+        assert set(manager.restrict(None, "change").values_list("pk", flat=True)) == everything, model
+        visible = set(manager.restrict(reader, "view").values_list("pk", flat=True))
+        assert visible <= everything, model
+        assert not manager.restrict(reader, "change").exists(), model
+        assert set(manager.restrict(writer, "change").values_list("pk", flat=True)) == \
+            set(manager.restrict(writer, "view").values_list("pk", flat=True)), model
+        assert not manager.restrict(make_user(f"nobody-{model._meta.model_name}"), "view").exists(), model
+    assert list(Switch.objects.restrict(reader).values_list("name", flat=True)) == ["MultiMediaSwitch"]
+    with pytest.raises(ValueError):
+        Switch.objects.restrict(reader, "destroy")
