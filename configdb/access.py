@@ -1,8 +1,13 @@
-"""Tenant permissions, one definition for the admin and the API.
+"""Tenant permissions, one definition for the admin, the API and the services.
 
 A superuser sees and changes everything. Any other user sees the objects of the tenants granted
 to them (TenantGrant) and changes those of the tenants granted read-write. Objects without an
 owning tenant of their own (ports, connections, link rows) follow their parent.
+
+Reads are scoped with ``Model.objects.restrict(user, action)`` (NetBox's pattern; every configdb
+model's manager has it), writes are checked by configdb.services, which every write goes through.
+``user=None`` means a command or a Celery task: unrestricted (ours: they run with the operator's
+access to the machine and the database).
 """
 
 from __future__ import annotations
@@ -57,14 +62,31 @@ def writable_tenant_ids(user) -> set[int] | None:
     return {tenant for tenant, access in _grants(user).items() if access == Access.WRITE}
 
 
-def scope(queryset: models.QuerySet, user) -> models.QuerySet:
-    """Only the rows of the tenants the user may read."""
-    tenants = visible_tenant_ids(user)
+#: what restrict() accepts: reading, or one of the writes (which all need a read-write grant)
+ACTIONS = ("view", "add", "change", "delete")
+
+
+def _only_tenants(queryset: models.QuerySet, tenants: set[int] | None) -> models.QuerySet:
     if tenants is None:
         return queryset
     path = tenant_path(queryset.model)
     lookup = "pk__in" if path == "pk" else f"{path}__in" if path.endswith("tenant") else f"{path}_id__in"
     return queryset.filter(**{lookup: tenants})
+
+
+def restrict(queryset: models.QuerySet, user, action: str = "view") -> models.QuerySet:
+    """The rows ``user`` may read (``view``) or change (``add``/``change``/``delete``); None: every row."""
+    if action not in ACTIONS:
+        raise ValueError(f"Unknown action {action!r}; expected one of {', '.join(ACTIONS)}.")
+    if user is None:
+        return queryset
+    return _only_tenants(queryset, visible_tenant_ids(user) if action == "view" else writable_tenant_ids(user))
+
+
+def scope(queryset: models.QuerySet, user) -> models.QuerySet:
+    """Only the rows of the tenants the user may read (for models outside configdb, e.g. alarms;
+    unlike restrict(), no user sees nothing)."""
+    return _only_tenants(queryset, visible_tenant_ids(user))
 
 
 def tenant_id_of(obj: models.Model) -> int | None:
@@ -89,5 +111,4 @@ def can_write_object(user, obj: models.Model) -> bool:
 
 
 def writable_tenants(user) -> models.QuerySet:
-    tenants = writable_tenant_ids(user)
-    return Tenant.objects.all() if tenants is None else Tenant.objects.filter(pk__in=tenants)
+    return Tenant.objects.restrict(user, "change")

@@ -11,10 +11,10 @@ every object is valid.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
-from django.db import models, transaction
+from django.db import IntegrityError, models, transaction
 from django.db.models import Q
 
 from . import history, services
@@ -96,12 +96,13 @@ def _resolved_relations(obj: models.Model) -> list[str]:
 def create_many(
     items: Sequence[tuple[models.Model, dict[str, list]]],
     *,
-    check: Callable[[models.Model], None] | None = None,
+    user=None,
 ) -> tuple[list[models.Model], dict[int, dict]]:
     """Create ``items`` — (unsaved object, {many-to-many field: related objects}) — all or nothing.
 
-    Returns (created objects, {}) or ([], {index: {field: [messages]}}) with nothing written.
-    ``check`` may raise (e.g. PermissionDenied) to refuse an object.
+    Returns (created objects, {}) or ([], {index: {field: [messages]}}) with nothing written. ``user``
+    (None: a command or task) must hold a read-write grant on every object's tenant, else PermissionDenied
+    (services.check_write, the rule of every write).
     """
     objs = [obj for obj, _ in items]
     if not objs:
@@ -110,8 +111,7 @@ def create_many(
     errors: dict[int, dict] = {}
     for index, (obj, links) in enumerate(items):
         services.prepare(obj)
-        if check is not None:
-            check(obj)
+        services.check_write(user, obj)
         try:
             obj.full_clean(exclude=_resolved_relations(obj), validate_unique=False, validate_constraints=False)
         except ValidationError as exc:
@@ -128,13 +128,24 @@ def create_many(
     if errors:
         return [], errors
     multi_table = bool(model._meta.concrete_model._meta.parents)  # a DAP: one row in each of two tables
-    if not multi_table:
-        for start in range(0, len(objs), BATCH):
-            model._default_manager.bulk_create(objs[start:start + BATCH])
-        history.record_many(objs)
-    else:  # multi-table inheritance (a DAP): one by one, still validated above
+    try:
+        with transaction.atomic():
+            if not multi_table:
+                for start in range(0, len(objs), BATCH):
+                    model._default_manager.bulk_create(objs[start:start + BATCH])
+                history.record_many(objs)
+            else:  # multi-table inheritance (a DAP): one by one, still validated above
+                for obj in objs:
+                    obj.save()
+    except IntegrityError:
+        # Another request created the same name between the check above and the insert (PostgreSQL's READ
+        # COMMITTED): asked again, the check names the records and fields; nothing of this request is written.
         for obj in objs:
-            obj.save()
+            obj.pk = None
+            obj._state.adding = True
+        _check_uniqueness(objs, errors)
+        return [], errors or {0: {NON_FIELD_ERRORS: [
+            "Another change conflicted with this one at the same moment; nothing was written. Try again."]}}
     for obj, links in items:
         for field, related in links.items():
             if related:

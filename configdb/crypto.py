@@ -18,9 +18,9 @@ from django.conf import settings
 from django.core.signals import setting_changed
 from django.dispatch import receiver
 
-from .secrets import is_secret_key
+from .secrets import TOKEN_PREFIX, SealedSecret, is_secret_key
 
-PREFIX = "enc:v1:"
+PREFIX = TOKEN_PREFIX
 
 
 class SecretDecryptionError(RuntimeError):
@@ -58,7 +58,7 @@ def is_encrypted(value: object) -> bool:
 
 def encrypt(value: str) -> str:
     if not value or not isinstance(value, str) or is_encrypted(value):
-        return value
+        return str(value) if isinstance(value, SealedSecret) else value
     known = _KNOWN.get(hashlib.sha256(value.encode()).hexdigest())
     if known is not None:
         return known
@@ -81,6 +81,17 @@ def decrypt(value: str) -> str:
     return plain
 
 
+def open_stored(value):
+    """A stored value as Python sees it: decrypted, or — when it does not decrypt — a SealedSecret holding the
+    token, so reading a row never fails (a list stays a 200) and saving it keeps the token unchanged."""
+    if not is_encrypted(value):
+        return value
+    try:
+        return decrypt(value)
+    except (SecretDecryptionError, UnicodeDecodeError, ValueError):
+        return SealedSecret(value)
+
+
 def _map_secrets(options, func):
     if not isinstance(options, Mapping):
         return options
@@ -99,3 +110,13 @@ def encrypt_options(options):
 
 def decrypt_options(options):
     return _map_secrets(options, decrypt)
+
+
+def open_stored_options(options):
+    return _map_secrets(options, open_stored)
+
+
+def sealed_paths(options) -> list[tuple[str, str]]:
+    """(section, key) of every SealedSecret in an options table."""
+    return [(s, k) for s, keys in (options or {}).items() if isinstance(keys, Mapping)
+            for k, v in keys.items() if isinstance(v, SealedSecret)]

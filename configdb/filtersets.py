@@ -4,18 +4,30 @@ Every field a user would filter by: text fields (exact, ``__icontains``, ``__ist
 enumerations and numbers (exact, ``__in``; numbers also ``__gte``/``__lte``), related objects by
 id or name (``?tenant=Environment``, ``?switch=3``), ``?q=`` searching the list's names, and
 ``?option=section/key=value`` / ``?has_section=pacing`` on options tables.
+
+Every value is checked before it reaches the database: a number outside the 64-bit range the databases
+hold is a 400 (never an overflow), ``?option=`` takes only its documented form and compares the value
+exactly (the section and key are never turned into ORM lookups), and a secret key cannot be filtered on.
 """
 
 from __future__ import annotations
 
 import django_filters
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.db.models.fields.json import KeyTransform
 from rest_framework import exceptions
 
+from . import options as opts
+from . import validators
 from .api.fields import natural_name_field
 from .models import ObjectChange
 from .models.fields import EncryptedTextField, OptionsField
+from .secrets import is_secret_key
+
+#: the integers both databases hold (a signed 64-bit integer)
+INT_RANGE = [MinValueValidator(-(2**63)), MaxValueValidator(2**63 - 1)]
 
 
 class NaturalKeyFilter(django_filters.CharFilter):
@@ -24,16 +36,25 @@ class NaturalKeyFilter(django_filters.CharFilter):
     def filter(self, qs, value):
         if value in (None, ""):
             return qs
-        if value.isdigit():
+        if value.isascii() and value.isdigit():
+            if int(value) > 2**63 - 1:
+                raise exceptions.ValidationError({self.field_name: "No object has so large an id."})
             return qs.filter(**{f"{self.field_name}_id": int(value)})
         related = qs.model._meta.get_field(self.field_name).related_model
-        return qs.filter(**{f"{self.field_name}__{natural_name_field(related)}": value})
+        return qs.filter(**{f"{self.field_name}__{natural_name_field(related)}": validators.normalize(value)})
 
 
 class ConfigFilterSet(django_filters.FilterSet):
     search_fields: tuple[str, ...] = ()
 
     q = django_filters.CharFilter(method="search", label="Search the names")
+
+    def filter_queryset(self, queryset):
+        # Names are stored in NFC (configdb.validators): a value typed in NFD finds them too.
+        for name, value in list(self.form.cleaned_data.items()):
+            if isinstance(value, str) and name != "option":
+                self.form.cleaned_data[name] = validators.normalize(value)
+        return super().filter_queryset(queryset)
 
     def search(self, queryset, name, value):
         value = value.strip()
@@ -45,13 +66,33 @@ class ConfigFilterSet(django_filters.FilterSet):
         return queryset.filter(condition)
 
     def filter_option(self, queryset, name, value):
+        """``?option=section/key=value``: the objects whose options hold exactly that value (ours: the first
+        ``/`` ends the section, the first ``=`` ends the key, as sections hold no ``/`` in practice and keys no
+        ``=``). A ``__`` in the section or key (what an ORM lookup would look like, ``pacing/media__regex=(``)
+        is a 400; the section and key become JSON key transforms, never lookups."""
         path, sep, wanted = value.partition("=")
         section, slash, key = path.partition("/")
         if not sep or not slash or not section or not key:
             raise exceptions.ValidationError({"option": "Expected section/key=value, e.g. pacing/media=chat."})
-        return queryset.filter(**{f"{self.options_field}__{section}__{key}": wanted})
+        if "__" in section or "__" in key:
+            raise exceptions.ValidationError({"option": "Lookups are not accepted: ?option= takes section/key=value "
+                                                        "and compares the value exactly."})
+        problems = opts.validate_names(section, key)
+        if problems:
+            raise exceptions.ValidationError({"option": problems})
+        if is_secret_key(key):
+            raise exceptions.ValidationError({"option": f"'{key}' is a secret; options holding secrets cannot be "
+                                                        "filtered on."})
+        problem = validators.text_problem(wanted, allow_tab=True)
+        if problem:
+            raise exceptions.ValidationError({"option": f"the value {problem}"})
+        found = KeyTransform(key, KeyTransform(section, self.options_field))  # a JSON string, compared exactly
+        return queryset.alias(_option_value=found).filter(_option_value=wanted)
 
     def filter_has_section(self, queryset, name, value):
+        problems = opts.validate_names(value, None)
+        if problems:
+            raise exceptions.ValidationError({"has_section": problems})
         return queryset.filter(**{f"{self.options_field}__has_key": value})
 
 
@@ -86,7 +127,11 @@ def filterset_for(model: type[models.Model], search_fields: tuple[str, ...] = ("
         declared["has_section"] = django_filters.CharFilter(method="filter_has_section", label="section name")
     meta = type("Meta", (), {"model": model, "fields": lookups})
     attrs = {"Meta": meta, "search_fields": search_fields, "options_field": options_field, **declared}
-    return type(f"{model.__name__}FilterSet", (ConfigFilterSet,), attrs)
+    filterset = type(f"{model.__name__}FilterSet", (ConfigFilterSet,), attrs)
+    for flt in filterset.base_filters.values():
+        if isinstance(flt, django_filters.NumberFilter):  # and the ?x__in= lists of numbers, item by item
+            flt.extra["validators"] = INT_RANGE
+    return filterset
 
 
 class ObjectChangeFilterSet(django_filters.FilterSet):

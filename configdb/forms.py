@@ -77,12 +77,54 @@ class OptionsFormField(forms.Field):
             return True
 
 
+#: the hidden field of the change form that carries the version of the object the page showed
+VERSION_FIELD = "pacing_version"
+
+
+def stale_message(obj) -> str:
+    """The admin's "changed by someone else" error, with a link to the object's History page."""
+    from django.urls import NoReverseMatch, reverse
+    from django.utils.html import format_html
+
+    try:
+        history = reverse(f"admin:{obj._meta.app_label}_{obj._meta.model_name}_history", args=[obj.pk])
+    except NoReverseMatch:
+        history = ""
+    text = (f"This {obj._meta.verbose_name} was changed by someone else since you opened it; nothing was saved. "
+            "See what changed in its ")
+    if not history:
+        return text + "History, then reload the page and make your change again."
+    return format_html('{}<a href="{}">History</a>, then reload the page and make your change again.', text, history)
+
+
 class ConfigObjectForm(forms.ModelForm):
     """Base form of every configuration object: secrets in options tables are never shown, and a
-    secret left blank (or posted as the mask) keeps its stored value."""
+    secret left blank (or posted as the mask) keeps its stored value. A hidden field carries the
+    version of the object as the page showed it (configdb.services.version_of): saving over a
+    version someone else has changed since is refused, with a link to the History."""
+
+    pacing_version = forms.CharField(required=False, widget=forms.HiddenInput)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk is not None and not self.instance._state.adding:
+            from .services import version_of
+
+            self.initial[VERSION_FIELD] = version_of(self.instance)
 
     def clean(self):
         cleaned = super().clean()
+        version = cleaned.get(VERSION_FIELD)
+        if version and self.instance.pk is not None and not self.instance._state.adding:
+            from django.db import transaction
+
+            from .services import StaleObject, check_version
+
+            try:
+                with transaction.atomic():  # inside the admin's transaction: the row stays locked until the save
+                    check_version(self.instance, version)
+            except StaleObject:
+                raise ValidationError(stale_message(self.instance), code="stale") from None
         for name, field in self.fields.items():
             if isinstance(field, OptionsFormField) and isinstance(cleaned.get(name), dict):
                 stored = getattr(self.instance, name, None) if self.instance.pk else None

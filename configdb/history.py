@@ -184,12 +184,24 @@ def record_many(objs: list[models.Model]) -> None:
     ObjectChange.objects.bulk_create(rows, batch_size=1000)
 
 
+def remember_stored(instance: models.Model, stored: models.Model) -> None:
+    """The stored row (read under a row lock by configdb.services) is the "before" of ``instance``'s
+    next save; taken now, so ``stored`` may be the very object that is then changed and saved."""
+    instance.__dict__["_pacing_before"] = (snapshot(stored), secret_fingerprints(stored))
+
+
 def _pre_save(sender, instance, raw=False, **kwargs):
     if raw or not _tracked(sender):
         return
     instance._pacing_prechange = None
     instance._pacing_presecrets = {}
     if instance.pk is not None and not instance._state.adding:
+        # configdb.services hands over the row it read under the row lock (the "before" of this very
+        # save); any other path reads it here.
+        before = instance.__dict__.pop("_pacing_before", None)
+        if before is not None:
+            instance._pacing_prechange, instance._pacing_presecrets = before
+            return
         old = sender._base_manager.filter(pk=instance.pk).first()
         if old is not None:
             instance._pacing_prechange = snapshot(old)

@@ -12,7 +12,10 @@ Limits (ours; the vendor publishes none): section and key names 1–255 characte
 4,096 characters, at most 10,000 keys in one table, no NUL bytes anywhere, no line breaks (any
 character ``str.splitlines`` breaks on) in names or values, no white space around names, no
 ``]`` in a section name, no ``=`` in a key and no key starting with ``;``, ``#`` or ``[`` — so
-every valid table survives the text format unchanged. Values are kept exactly as typed.
+every valid table survives the text format unchanged. No control, invisible or bidirectional-text
+character anywhere (configdb.validators; TAB is allowed in values only), and no value starting
+with ``enc:v1:`` (the prefix of stored secrets: a secret is given in clear). Values are kept exactly
+as typed.
 """
 
 from __future__ import annotations
@@ -20,7 +23,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from .secrets import MASK, is_secret_key
+from . import validators
+from .secrets import MASK, TOKEN_PREFIX, SealedSecret, is_secret_key
 
 MAX_NAME_LENGTH = 255
 MAX_VALUE_LENGTH = 4096
@@ -65,6 +69,10 @@ def _name_problems(kind: str, name: object, where: str) -> list[str]:
         problems.append(f"{where}: the {kind} name contains a NUL byte.")
     if LINE_BREAKS.intersection(name):
         problems.append(f"{where}: the {kind} name contains a line break.")
+    elif "\x00" not in name:
+        problem = validators.text_problem(name)
+        if problem:
+            problems.append(f"{where}: the {kind} name {problem}")
     if name.strip() and name != name.strip():
         problems.append(f"{where}: the {kind} name starts or ends with white space.")
     if kind == "section" and ("]" in name or name.startswith("[")):
@@ -87,6 +95,21 @@ def _value_problems(value: object, where: str) -> list[str]:
         problems.append(f"{where}: the value contains a NUL byte.")
     if LINE_BREAKS.intersection(value):
         problems.append(f"{where}: the value contains a line break.")
+    elif "\x00" not in value:
+        problem = validators.text_problem(value, allow_tab=True)
+        if problem:
+            problems.append(f"{where}: the value {problem}")
+    if value.startswith(TOKEN_PREFIX) and not isinstance(value, SealedSecret):
+        problems.append(f"{where}: a value cannot start with '{TOKEN_PREFIX}' (the prefix of stored secrets); "
+                        "give a secret in clear.")
+    return problems
+
+
+def validate_names(section: str, key: str | None) -> list[str]:
+    """Problems of a section name (and a key name, unless None) asked for alone, e.g. by a filter."""
+    problems = _name_problems("section", section, f"section '{section[:80]}'")
+    if key is not None:
+        problems += _name_problems("key", key, f"key '{key[:80]}'")
     return problems
 
 

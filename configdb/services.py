@@ -1,18 +1,121 @@
-"""Service functions: the one path by which the admin, the API and the commands change objects.
+"""Service functions: the one path by which the admin, the API, the importers and the commands change objects.
 
-Every write goes through :func:`save_object` (``full_clean()`` then ``save()`` in a
-transaction), so a rule written once in a model's ``clean()`` holds on every path.
+Every write goes through this module with the acting user (``user=None`` for a management command or a
+Celery task, which are unrestricted). Each function, in one transaction:
+
+1. reads the stored row under a row lock (``select_for_update``; on SQLite the immediate transaction
+   holds the database's write lock instead),
+2. checks the user's tenant grant (configdb.access) on the stored object *and* on what it becomes,
+3. checks the caller's version of the object (``version``: an ETag / the admin form's hidden field) is
+   still the stored one — else :class:`StaleObject`, "changed by someone else since you opened it",
+4. applies the change — with ``fields``, only the named fields, onto the freshly locked row, so a
+   concurrent change of another field is kept — and runs ``full_clean()``,
+5. saves (``update_fields`` when ``fields`` is given), turning a unique-constraint race the
+   validation could not see into a ValidationError naming the field,
+6. records the history (configdb.history), whose "before" is the row read under the lock.
+
+Callers keep no checks of their own: they scope what they show with ``Model.objects.restrict(user,
+action)`` and hand every write to these functions.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 
-from django.core.exceptions import ValidationError
-from django.db import models, transaction
+from django.core.exceptions import NON_FIELD_ERRORS, ObjectDoesNotExist, PermissionDenied, ValidationError
+from django.db import IntegrityError, models, transaction
+from django.utils.crypto import salted_hmac
 
+from . import access, history
 from . import options as opts
-from .models import DN, Application, ConfigObject, Connection, Person, Port, SkillLevel, State, Tenant
+from .models import (
+    DN,
+    Application,
+    ConfigObject,
+    Connection,
+    Person,
+    Port,
+    SkillLevel,
+    State,
+    Tenant,
+)
+from .models.fields import OptionsField
+
+__all__ = [
+    "ObjectGone", "StaleObject", "check_same_tenant", "check_move", "check_version", "check_write", "clone_object",
+    "delete_object", "export_options", "import_options", "lock", "options_fields", "prepare",
+    "sealed_secret_warnings", "save_object", "set_links", "set_state", "tenant_references", "version_of",
+]
+
+
+class StaleObject(Exception):
+    """The object was changed by someone else since the caller read it (its version differs)."""
+
+    def __init__(self, obj: models.Model):
+        self.obj = obj
+        self.object_type = f"{obj._meta.concrete_model._meta.app_label}.{obj._meta.concrete_model._meta.model_name}"
+        self.message = (f"This {obj._meta.verbose_name} was changed by someone else since you opened it; nothing "
+                        "was written. Look at what changed, then apply your change to the current version.")
+        super().__init__(self.message)
+
+
+class ObjectGone(ObjectDoesNotExist):
+    """The object to update was deleted meanwhile (by another request)."""
+
+
+# -- versions ---------------------------------------------------------------------------------------
+
+
+def version_of(obj: models.Model) -> str:
+    """The version of an object's stored values (every concrete field): an ETag in the API, a hidden field
+    in the admin form. A keyed digest (HMAC with SECRET_KEY), so it reveals nothing about secret values.
+    Links (many-to-many fields) are not part of it (ours: they are written whole, by a separate call)."""
+    values = {f.attname: getattr(obj, f.attname) for f in obj._meta.concrete_fields}
+    payload = json.dumps(values, sort_keys=True, default=str)
+    return salted_hmac("configdb.services.version", payload).hexdigest()[:32]
+
+
+def lock(obj: models.Model) -> models.Model | None:
+    """The stored row of ``obj``, locked until the end of the transaction (None if it is gone)."""
+    return type(obj)._base_manager.select_for_update().filter(pk=obj.pk).first()
+
+
+def check_version(obj: models.Model, version: str | None) -> models.Model | None:
+    """Lock ``obj``'s row and raise StaleObject unless its stored version is ``version`` (None: no check).
+    Must run inside a transaction (the admin's change view is one): the lock lasts until its end."""
+    stored = lock(obj) if obj.pk is not None and not obj._state.adding else None
+    if version and stored is not None and version_of(stored) != version:
+        raise StaleObject(stored)
+    return stored
+
+
+# -- permission ---------------------------------------------------------------------------------------
+
+
+def _tenant_label(tenant_id: int | None) -> str:
+    name = Tenant.objects.filter(pk=tenant_id).values_list("name", flat=True).first() if tenant_id else None
+    return f"tenant '{name}'" if name else "this object's tenant"
+
+
+def check_write(user, obj: models.Model, stored: models.Model | None = None) -> None:
+    """PermissionDenied unless ``user`` may write the tenant of ``obj`` (and of ``stored``, the object as
+    it is stored: moving an object needs both tenants). None (a command or task) may write anything."""
+    if user is None:
+        return
+    if isinstance(obj, Tenant) and obj.pk is None:
+        if not access.is_unrestricted(user):
+            raise PermissionDenied("Creating a tenant needs a superuser.")
+        return
+    tenants = {access.tenant_id_of(obj)}
+    if stored is not None:
+        tenants.add(access.tenant_id_of(stored))
+    for tenant_id in sorted(tenants, key=lambda t: (t is None, t or 0)):
+        if not access.can_write(user, tenant_id):
+            raise PermissionDenied(f"You have no read-write grant on {_tenant_label(tenant_id)}.")
+
+
+# -- what a save derives, and the rules across objects ---------------------------------------------------
 
 
 def _apply_template_defaults(app: Application) -> None:
@@ -37,15 +140,6 @@ def prepare(obj: models.Model) -> None:
         obj.tenant = obj.switch.tenant
 
 
-@transaction.atomic
-def save_object(obj: models.Model, *, exclude: Iterable[str] | None = None) -> models.Model:
-    """Validate ``obj`` completely and save it; raise ValidationError and write nothing otherwise."""
-    prepare(obj)
-    obj.full_clean(exclude=list(exclude) if exclude else None)
-    obj.save()
-    return obj
-
-
 def check_same_tenant(tenant_id: int | None, related: Iterable[models.Model], field: str) -> None:
     """Objects linked to ``tenant_id``'s object (agents, origination DNs, …) must be its own."""
     if tenant_id is None:
@@ -55,27 +149,170 @@ def check_same_tenant(tenant_id: int | None, related: Iterable[models.Model], fi
         raise ValidationError({field: f"These belong to another tenant: {', '.join(sorted(foreign))}."})
 
 
+#: link models whose rows stand for a many-to-many field (reported through that field instead)
+_LINK_MODELS = {"originationdn", "applicationtenant"}
+
+
+def _describe(obj: models.Model) -> str:
+    return f"{obj._meta.verbose_name} '{obj}'"
+
+
+def tenant_references(obj: ConfigObject, tenant_id: int, limit: int = 20) -> list[str]:
+    """Objects of tenant ``tenant_id`` that refer to ``obj`` or that ``obj`` links to (its agents,
+    origination DNs, media types, a person's skills): what moving ``obj`` out of that tenant would leave
+    pointing across tenants."""
+    found: set[str] = set()
+    only = {tenant_id}
+    for rel in obj._meta.related_objects:
+        related = rel.related_model
+        if related._meta.app_label != "configdb" or related._meta.model_name in _LINK_MODELS | {"objectchange"}:
+            continue
+        if rel.one_to_one and rel.field.remote_field.parent_link:
+            continue  # a DAP is its application
+        name = rel.field.name
+        path = access.tenant_path(related)
+        if not rel.many_to_many and path.split("__")[0] == name:
+            continue  # owned by obj (its ports, its skill levels): they move with it
+        rows = access._only_tenants(related._base_manager.filter(**{name: obj}), only)
+        for row in rows[:limit]:
+            owner = row if path in ("tenant", "pk") else getattr(row, path.split("__")[0])
+            found.add(_describe(owner))
+    for field in obj._meta.many_to_many:
+        if field.name == "tenants":  # an application serves any tenant
+            continue
+        for row in access._only_tenants(getattr(obj, field.name).all(), only)[:limit]:
+            found.add(_describe(row))
+    if isinstance(obj, Person):
+        for level in SkillLevel.objects.filter(person=obj, skill__tenant_id=tenant_id).select_related("skill"):
+            found.add(_describe(level.skill))
+    return sorted(found)[:limit]
+
+
+def check_move(obj: ConfigObject) -> None:
+    """An object may change tenant only when no object of its old tenant refers to it (ours: the old tenant
+    would keep references across tenants, and its export would no longer import). Called by
+    ConfigObject.clean(), so every path — admin form, API, import — gets the same answer."""
+    if obj.pk is None or obj._state.adding or isinstance(obj, DN):
+        return
+    old = type(obj)._base_manager.filter(pk=obj.pk).values_list("tenant_id", flat=True).first()
+    if old is None or old == obj.tenant_id:
+        return
+    refs = tenant_references(obj, old)
+    if refs:
+        raise ValidationError({"tenant": f"Cannot move this {obj._meta.verbose_name} to another tenant while "
+                                         f"objects of its tenant refer to it: {', '.join(refs)}."})
+
+
+# -- saving -----------------------------------------------------------------------------------------------
+
+
+def _update_fields(obj: models.Model, fields: Iterable[str]) -> list[str]:
+    """Concrete field names for ``save(update_fields=…)`` (``modified`` too, when the model has it)."""
+    concrete = {f.name: f for f in obj._meta.concrete_fields}
+    names = [name for name in dict.fromkeys(fields) if name in concrete and not concrete[name].primary_key]
+    if names and "modified" in concrete:
+        names.append("modified")
+    return names
+
+
+def _apply_fields(target: models.Model, source: models.Model, names: list[str]) -> None:
+    for name in names:
+        field = source._meta.get_field(name)
+        if field.is_relation and field.is_cached(source):
+            setattr(target, name, getattr(source, name))
+        else:
+            setattr(target, field.attname, getattr(source, field.attname))
+
+
+def _integrity_error(obj: models.Model, exc: IntegrityError) -> ValidationError:
+    """A constraint the database refused although full_clean() passed: another request saved the same name
+    at the same moment (READ COMMITTED on PostgreSQL). Asked again now, validation names the field."""
+    try:
+        obj.validate_unique()
+        obj.validate_constraints()
+    except ValidationError as found:
+        return found
+    return ValidationError({NON_FIELD_ERRORS: [
+        "Another change conflicted with this one at the same moment (a related object was changed or deleted); "
+        "nothing was written. Try again."]})
+
+
+def _save(obj: models.Model, update_fields: list[str] | None) -> None:
+    try:
+        with transaction.atomic():
+            obj.save(update_fields=update_fields)
+    except IntegrityError as exc:
+        raise _integrity_error(obj, exc) from None
+
+
+def save_object(obj: models.Model, *, user=None, fields: Iterable[str] | None = None, version: str | None = None,
+                exclude: Iterable[str] | None = None) -> models.Model:
+    """Validate ``obj`` completely and save it; raise ValidationError (PermissionDenied, StaleObject) and
+    write nothing otherwise.
+
+    ``fields`` (a partial update: a PATCH, enable/disable, an options import) writes only those fields,
+    set from ``obj`` onto the stored row read under the lock, and returns that row: use the return value.
+    ``version`` (from :func:`version_of`) refuses the save when the stored object has changed since.
+    """
+    with transaction.atomic():
+        stored = check_version(obj, version)
+        if stored is None and obj.pk is not None and not obj._state.adding:
+            raise ObjectGone(f"This {obj._meta.verbose_name} was deleted meanwhile; nothing was written.")
+        target, update_fields = obj, None
+        if stored is not None and fields is not None:
+            update_fields = _update_fields(obj, fields)
+            target = type(obj)._base_manager.get(pk=stored.pk)  # locked above, in this transaction
+            _apply_fields(target, obj, [name for name in update_fields if name != "modified"])
+        try:
+            if stored is not None:
+                history.remember_stored(target, stored)
+            prepare(target)
+            check_write(user, target, stored)
+            target.full_clean(exclude=list(exclude) if exclude else None)
+            if update_fields != []:
+                _save(target, update_fields)
+        finally:
+            target.__dict__.pop("_pacing_before", None)
+    return target
+
+
+def delete_object(obj: models.Model, *, user=None) -> None:
+    """Delete an object (ProtectedError / RestrictedError / ValidationError when others use it)."""
+    with transaction.atomic():
+        check_write(user, obj)
+        obj.delete()
+
+
 @transaction.atomic
-def set_links(obj: models.Model, field: str, related: Iterable[models.Model]) -> None:
+def set_links(obj: models.Model, field: str, related: Iterable[models.Model], *, user=None) -> None:
     """Replace a many-to-many field's links (agents, origination DNs, served tenants, media types).
 
-    Agent groups and persons link only to their own tenant's objects; served tenants may be any.
+    Agent groups and persons link only to their own tenant's objects; served tenants may be any. A user
+    may link only objects they may read.
     """
     related = list(related)
+    check_write(user, obj)
+    if user is not None and related:
+        wanted = {o.pk for o in related}
+        visible = set(obj._meta.get_field(field).related_model._default_manager.restrict(user, "view")
+                      .filter(pk__in=wanted).values_list("pk", flat=True))
+        if visible != wanted:
+            raise ValidationError({field: "Some of these objects do not exist."})
     if field != "tenants":
         check_same_tenant(getattr(obj, "tenant_id", None), related, field)
     getattr(obj, field).set(related)
 
 
 @transaction.atomic
-def set_state(objects: Iterable[ConfigObject | Tenant], state: str) -> int:
+def set_state(objects: Iterable[ConfigObject | Tenant], state: str, *, user=None) -> int:
     """Enable or disable objects; returns how many changed."""
     state = State(state)
     changed = 0
     for obj in objects:
+        check_write(user, obj)  # refused even when there is nothing to change
         if obj.state != state:
             obj.state = state
-            save_object(obj)
+            save_object(obj, user=user, fields=["state"])
             changed += 1
     return changed
 
@@ -109,9 +346,10 @@ NAME_FIELDS: dict[str, tuple[str, tuple[str, ...]]] = {
 
 
 @transaction.atomic
-def clone_object(obj: models.Model) -> models.Model:
+def clone_object(obj: models.Model, *, user=None) -> models.Model:
     """Copy an object under a new name: options, many-to-many links, and for an application its
-    ports, connections and tenants. The copy is validated like any new object."""
+    ports, connections and tenants. The copy is validated like any new object (in the same tenant, so it
+    needs a read-write grant there)."""
     model = type(obj)
     name_field, scope_fields = NAME_FIELDS[model._meta.model_name]
     scope = {f: getattr(obj, f) for f in scope_fields}
@@ -126,28 +364,46 @@ def clone_object(obj: models.Model) -> models.Model:
     setattr(copy, name_field, _unique_copy(model, name_field, getattr(obj, name_field), **scope))
     if model._meta.model_name == "person":
         copy.employee_id = _unique_copy(model, "employee_id", obj.employee_id, tenant=obj.tenant)
-    save_object(copy)
+    save_object(copy, user=user)
     for field, values in m2m.items():
-        getattr(copy, field).set(values)
+        set_links(copy, field, values, user=user)
     if isinstance(obj, Person):
         for level in SkillLevel.objects.filter(person_id=original_pk):
-            save_object(SkillLevel(person=copy, skill_id=level.skill_id, level=level.level))
+            save_object(SkillLevel(person=copy, skill_id=level.skill_id, level=level.level), user=user)
     if isinstance(obj, Application):
         for port in Port.objects.filter(application_id=original_pk):
             port.pk = None
+            port._state.adding = True
             port.application = copy
-            save_object(port)
+            save_object(port, user=user)
         for conn in Connection.objects.filter(application_id=original_pk):
             conn.pk = None
+            conn._state.adding = True
             conn.application = copy
-            save_object(conn)
+            save_object(conn, user=user)
     return copy
+
+
+def sealed_secret_warnings(obj: models.Model) -> list[str]:
+    """What to tell about the object's stored secrets that do not decrypt (configdb.secrets.SealedSecret)."""
+    from . import crypto
+    from .models.fields import EncryptedTextField
+    from .secrets import is_sealed
+
+    where = []
+    for field in obj._meta.concrete_fields:
+        value = getattr(obj, field.attname, None)
+        if isinstance(field, OptionsField):
+            where += [f"{field.name}: section '{s}', key '{k}'" for s, k in crypto.sealed_paths(value)]
+        elif isinstance(field, EncryptedTextField) and is_sealed(value):
+            where.append(field.name)
+    return [f"{place}: the stored secret does not decrypt with PACING_SECRETS_KEY (the key was changed or lost, "
+            "or the value was damaged); it is kept as stored. Restore the key, or set the secret again."
+            for place in where]
 
 
 def options_fields(model: type[models.Model]) -> list[str]:
     """Names of the options/annex fields of a model (what can be imported and exported)."""
-    from .models import OptionsField
-
     return [f.name for f in model._meta.get_fields() if isinstance(f, OptionsField) and f.editable]
 
 
@@ -159,16 +415,18 @@ def export_options(obj: models.Model, field: str) -> str:
 
 
 @transaction.atomic
-def import_options(obj: models.Model, field: str, data: bytes | str, *, replace: bool = False) -> dict:
+def import_options(obj: models.Model, field: str, data: bytes | str, *, replace: bool = False, user=None) -> dict:
     """Read GAX's plain-text format into the object's options (or annex) and save the object.
 
-    ``replace`` drops options the file does not name; otherwise the file's keys are merged in.
-    A masked secret in the file (as written by :func:`export_options`) keeps the stored value.
-    Any problem raises ValidationError and nothing is written.
+    ``replace`` drops options the file does not name; otherwise the file's keys are merged into the options
+    as stored now (read under the row lock). A masked secret in the file (as written by :func:`export_options`)
+    keeps the stored value. Any problem raises ValidationError and nothing is written.
     """
     if field not in options_fields(type(obj)):
         raise ValidationError({field: "This object has no such options field."})
-    stored = getattr(obj, field) or {}
+    current = lock(obj) or obj
+    check_write(user, current)
+    stored = getattr(current, field) or {}
     try:
         incoming = opts.from_text(data)
         new = incoming if replace else opts.merge(stored, incoming)
@@ -176,5 +434,7 @@ def import_options(obj: models.Model, field: str, data: bytes | str, *, replace:
     except opts.OptionsError as exc:
         raise ValidationError({field: exc.problems}) from None
     setattr(obj, field, new)
-    save_object(obj)
+    saved = save_object(obj, user=user, fields=[field])
+    setattr(obj, field, getattr(saved, field))
     return new
+

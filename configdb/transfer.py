@@ -759,18 +759,19 @@ def _messages(exc: ValidationError) -> list[str]:
     return list(exc.messages)
 
 
-def _apply(obj: models.Model, values: dict) -> bool:
-    """Set ``values`` on ``obj`` (foreign keys given as objects); True if anything changed."""
-    changed = False
+def _apply(obj: models.Model, values: dict) -> list[str]:
+    """Set ``values`` on ``obj`` (foreign keys given as objects); the names of the fields that changed
+    (saved alone, so a concurrent change of another field is kept: services.save_object(fields=…))."""
+    changed = []
     for name, value in values.items():
         model_field = obj._meta.get_field(name)
         if model_field.is_relation:
             if getattr(obj, model_field.attname) != (value.pk if value is not None else None):
                 setattr(obj, name, value)
-                changed = True
+                changed.append(name)
         elif getattr(obj, name) != value:
             setattr(obj, name, value)
-            changed = True
+            changed.append(name)
     return changed
 
 
@@ -820,6 +821,7 @@ class _Importer:
         self.document = document
         self.replace = replace
         self.progress = progress
+        self.user = user
         self.visible = None if user is None else access.visible_tenant_ids(user)
         self.errors: list[str] = []
         self.tenant_record = _Record(TENANT_SPEC, 0, "tenant")
@@ -1027,9 +1029,9 @@ class _Importer:
             return obj
         return spec.model._default_manager.filter(tenant=self.tenant, name=data["name"]).first()
 
-    def _save(self, where: str, obj: models.Model) -> bool:
+    def _save(self, where: str, obj: models.Model, fields: list[str] | None = None) -> bool:
         try:
-            services.save_object(obj)
+            services.save_object(obj, user=self.user, fields=fields if not obj._state.adding else None)
         except ValidationError as exc:
             self.errors += [f"{where}: {m}" for m in _messages(exc)]
         except (DatabaseError, crypto.SecretDecryptionError) as exc:
@@ -1038,10 +1040,10 @@ class _Importer:
             return True
         return False
 
-    def _save_record(self, rec: _Record, obj: models.Model) -> bool:
+    def _save_record(self, rec: _Record, obj: models.Model, fields: list[str] | None = None) -> bool:
         """Save the record's own object. Its secrets keep the file's tokens: configdb.crypto reuses the
         token a value was just decrypted from, so exporting again gives the same file."""
-        return self._save(rec.where, obj)
+        return self._save(rec.where, obj, fields)
 
     def _upsert(self, rec: _Record, existing, values: dict) -> bool:
         if existing is None:
@@ -1049,12 +1051,13 @@ class _Importer:
             obj, status = rec.spec.model(**extra, **values), "created"
         else:
             obj = existing
-            if not _apply(obj, values):
+            changed = _apply(obj, values)
+            if not changed:
                 rec.obj, rec.status = obj, "unchanged"
                 self._register(rec, obj)
                 return True
             status = "updated"
-        if not self._save_record(rec, obj):
+        if not self._save_record(rec, obj, changed if existing is not None else None):
             self._register(rec, FAILED)
             return False
         rec.obj, rec.status = obj, status
@@ -1063,8 +1066,7 @@ class _Importer:
 
     def _delete(self, where: str, obj: models.Model) -> bool:
         try:
-            with transaction.atomic():
-                obj.delete()
+            services.delete_object(obj, user=self.user)
         except ValidationError as exc:
             self.errors += [f"{where}: cannot delete: {m}" for m in _messages(exc)]
         except (ProtectedError, RestrictedError) as exc:
@@ -1098,7 +1100,7 @@ class _Importer:
         if current == {o.pk for o in objects}:
             return
         try:
-            services.set_links(rec.obj, field_name, objects)
+            services.set_links(rec.obj, field_name, objects, user=self.user)
         except ValidationError as exc:
             self.errors += [f"{rec.where}: {m}" for m in _messages(exc)]
             return
@@ -1136,9 +1138,11 @@ class _Importer:
             row = existing.get(key)
             if row is None:
                 row = spec.model(**values)
-            elif not _apply(row, values):
-                continue
-            if self._save(where, row):
+            else:
+                changed = _apply(row, values)
+                if not changed:
+                    continue
+            if self._save(where, row, None if row._state.adding else changed):
                 rec.touch()
         return [row for key, row in existing.items() if key not in wanted]
 
@@ -1184,8 +1188,9 @@ class _Importer:
             self.tenant = existing
             if rec.data is not None:
                 rec.obj = existing
-                rec.status = "updated" if _apply(existing, values) else "unchanged"
-                if rec.status == "updated" and not self._save_record(rec, existing):
+                changed = _apply(existing, values)
+                rec.status = "updated" if changed else "unchanged"
+                if rec.status == "updated" and not self._save_record(rec, existing, changed):
                     rec.status = ""
         _tick(self.progress)
 
@@ -1240,8 +1245,9 @@ class _Importer:
         the file's (empty) options are what it must have."""
         obj = rec.obj
         wanted = {name: rec.data[name] for name in ("options", "annex")}
-        if _apply(obj, wanted):
-            self._save_record(rec, obj)
+        changed = _apply(obj, wanted)
+        if changed:
+            self._save_record(rec, obj, changed)
 
     def _write_applications(self) -> None:
         apps = self._write_simple("applications", skip=("backup_server",))
@@ -1269,7 +1275,8 @@ class _Importer:
                 return
             if backup is FAILED:
                 return
-        if _apply(rec.obj, {"backup_server": backup}) and self._save_record(rec, rec.obj):
+        changed = _apply(rec.obj, {"backup_server": backup})
+        if changed and self._save_record(rec, rec.obj, changed):
             rec.touch()
 
     def _served_tenants(self, rec: _Record) -> None:
@@ -1353,10 +1360,16 @@ def import_document(document: Any, *, replace: bool = False, dry_run: bool = Fal
     values. ``replace`` also deletes the tenant's objects the file does not list. ``dry_run`` does
     all the work, reports it, and rolls it back. ``user`` (the API's) limits the objects of other
     tenants a reference may name to those the user may read; None (a command) sees every tenant.
+    Every write goes through configdb.services with ``user``: PermissionDenied (nothing written) when the
+    user lacks a read-write grant on the tenant or on an object the document changes.
     Raises TransferError listing every problem, each naming its record.
     """
     importer = _Importer(document, replace=replace, user=user, progress=progress)
     importer.check()
+    # An import writes into the tenant it names: it needs a read-write grant there (creating the tenant, a
+    # superuser) even when nothing turns out to differ — the rule of services.check_write, asked up front.
+    stored = Tenant.objects.filter(name=document["tenant"]).only("pk", "name").first()
+    services.check_write(user, stored if stored is not None else Tenant(name=document["tenant"]))
     with transaction.atomic():
         try:
             importer.write()

@@ -19,8 +19,8 @@ from django.urls import path, reverse
 from django.utils.text import slugify
 
 from .. import access, services
-from ..forms import ConfigObjectForm
-from ..models import Folder, ObjectChange, State
+from ..forms import VERSION_FIELD, ConfigObjectForm
+from ..models import Folder, ObjectChange, State, Tenant
 
 
 def folder_paths(folder_type: str) -> list[tuple[int, str]]:
@@ -52,7 +52,7 @@ class FolderFilter(admin.SimpleListFilter):
         if value == "none":
             return queryset.filter(folder__isnull=True)
         if value:
-            if not value.isdigit():
+            if not (value.isascii() and value.isdigit()) or int(value) > 2**63 - 1:
                 return queryset.none()
             return queryset.filter(folder_id=int(value))
         return queryset
@@ -74,14 +74,18 @@ class TenantFilter(RelatedExistsFilter):
     """Tenants that own at least one object of the list."""
 
 
+def _problem(exc: Exception) -> str:
+    return "; ".join(exc.messages) if isinstance(exc, ValidationError) else str(exc)
+
+
 def _set_state(modeladmin, request, queryset, state: str, verb: str) -> None:
     changed = 0
     for obj in queryset:
         try:
-            changed += services.set_state([obj], state)
-        except ValidationError as exc:
-            modeladmin.message_user(request, f"Could not {verb} '{obj}': {'; '.join(exc.messages)}", messages.ERROR)
-    modeladmin.message_user(request, f"{changed} object(s) {verb}d.", messages.SUCCESS)
+            changed += services.set_state([obj], state, user=request.user)
+        except (ValidationError, PermissionDenied, services.ObjectGone) as exc:
+            modeladmin.message_user(request, f"Could not {verb} '{obj}': {_problem(exc)}", messages.ERROR)
+    modeladmin.message_user(request, f"{changed} object(s) {verb}d.", messages.SUCCESS if changed else messages.WARNING)
 
 
 @admin.action(description="Enable selected objects")
@@ -99,9 +103,9 @@ def clone(modeladmin, request, queryset):
     made = []
     for obj in queryset[:100]:
         try:
-            made.append(str(services.clone_object(obj)))
-        except ValidationError as exc:
-            modeladmin.message_user(request, f"Could not clone '{obj}': {'; '.join(exc.messages)}", messages.ERROR)
+            made.append(str(services.clone_object(obj, user=request.user)))
+        except (ValidationError, PermissionDenied) as exc:
+            modeladmin.message_user(request, f"Could not clone '{obj}': {_problem(exc)}", messages.ERROR)
     if made:
         modeladmin.message_user(request, f"Created {', '.join(made)}.", messages.SUCCESS)
 
@@ -163,7 +167,8 @@ class OptionsAdminMixin:
             try:
                 if upload.size > 1024 * 1024:
                     raise ValidationError("The file is larger than 1024 KiB.")
-                new = services.import_options(obj, field, upload.read(), replace=form.cleaned_data["replace"])
+                new = services.import_options(obj, field, upload.read(), replace=form.cleaned_data["replace"],
+                                              user=request.user)
             except ValidationError as exc:
                 problems = exc.messages
             else:
@@ -190,6 +195,9 @@ class OptionsAdminMixin:
     def change_view(self, request, object_id, form_url="", extra_context=None):
         extra_context = dict(extra_context or {})
         obj = self.get_object(request, object_id)
+        if obj is not None and request.method == "GET":
+            for warning in services.sealed_secret_warnings(obj):
+                self.message_user(request, warning, messages.WARNING)
         extra_context["options_fields"] = [
             (name, self.model._meta.get_field(name).verbose_name) for name in self.options_fields_shown(request, obj)
         ]
@@ -197,11 +205,12 @@ class OptionsAdminMixin:
 
 
 class TenantScopedMixin:
-    """The admin obeys the same tenant grants as the API (configdb/access.py): lists show only
-    granted tenants' objects, and only read-write grants allow adding, changing or deleting."""
+    """The admin obeys the same tenant grants as the API (configdb/access.py): lists show only granted
+    tenants' objects (``restrict(user, "view")``), and the add / change / delete buttons show only with a
+    read-write grant. What enforces the grant on a write is configdb.services, which every save takes."""
 
     def get_queryset(self, request):
-        return access.scope(super().get_queryset(request), request.user)
+        return super().get_queryset(request).restrict(request.user, "view")
 
     def has_add_permission(self, request, *args):
         tenants = access.writable_tenant_ids(request.user)
@@ -218,9 +227,9 @@ class TenantScopedMixin:
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         related = db_field.related_model
         if related._meta.app_label == "configdb" and related._meta.model_name == "tenant":
-            kwargs.setdefault("queryset", access.writable_tenants(request.user))
+            kwargs.setdefault("queryset", Tenant.objects.restrict(request.user, "change"))
         elif related._meta.app_label == "configdb":
-            kwargs.setdefault("queryset", access.scope(related._default_manager.all(), request.user))
+            kwargs.setdefault("queryset", related._default_manager.restrict(request.user, "view"))
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 
@@ -228,7 +237,7 @@ class TenantScopedInlineMixin:
     """Inline rows (ports, connections, links) may be changed where their parent may."""
 
     def get_queryset(self, request):
-        return access.scope(super().get_queryset(request), request.user)
+        return super().get_queryset(request).restrict(request.user, "view")
 
     def _parent_writable(self, request, obj):
         return obj is None or access.can_write_object(request.user, obj)
@@ -244,31 +253,58 @@ class TenantScopedInlineMixin:
 
 
 class ServiceSaveMixin:
-    """Save through the service layer, so the admin runs the same code as the API and commands."""
+    """Save and delete through the service layer, with the request's user: the admin runs the same code
+    (tenant grant, full_clean, row lock, version, history) as the API and the commands, and checks nothing
+    itself."""
 
-    def _check_write(self, request, obj):
-        # The owning tenant may be derived (a DN from its switch): check what is being saved.
-        if not access.can_write_object(request.user, obj):
-            raise PermissionDenied("You may not change this tenant's configuration.")
+    change_form_template = "admin/configdb/change_form.html"
+
+    def get_fields(self, request, obj=None):
+        # The version travels in the change form's template (form_top), never as a visible row.
+        return [f for f in super().get_fields(request, obj) if f != VERSION_FIELD]
+
+    def get_object(self, request, object_id, from_field=None):
+        raw = str(object_id)
+        if from_field is None and not (raw.isascii() and raw.isdigit() and int(raw) <= 2**63 - 1):
+            return None  # an id no database holds: "does not exist", never an overflow
+        return super().get_object(request, object_id, from_field)
 
     def save_model(self, request, obj, form, change):
-        self._check_write(request, obj)
-        services.save_object(obj)
+        services.save_object(obj, user=request.user, version=form.cleaned_data.get(VERSION_FIELD) or None)
+
+    def save_related(self, request, form, formsets, change):
+        # The form's many-to-many fields (agents, media types, …) as links, through the service.
+        for field in form.instance._meta.many_to_many:
+            if field.name in form.cleaned_data and field.name in form.fields:
+                services.set_links(form.instance, field.name, form.cleaned_data[field.name], user=request.user)
+        for formset in formsets:
+            self.save_formset(request, form, formset, change=change)
 
     def delete_model(self, request, obj):
-        self._check_write(request, obj)
-        super().delete_model(request, obj)
+        services.delete_object(obj, user=request.user)
+
+    def delete_queryset(self, request, queryset):
+        # The "Delete selected" action: each object through the service (grant, history).
+        for obj in queryset:
+            services.delete_object(obj, user=request.user)
 
     def save_formset(self, request, form, formset, change):
         # Inline rows (ports, connections, skill levels, links) take the same path as the object.
         instances = formset.save(commit=False)
         for obj in formset.deleted_objects:
-            self._check_write(request, obj)
-            obj.delete()
+            services.delete_object(obj, user=request.user)
         for obj in instances:
-            self._check_write(request, obj)
-            services.save_object(obj)
+            services.save_object(obj, user=request.user)
         formset.save_m2m()
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except (ValidationError, services.StaleObject, services.ObjectGone) as exc:
+            # What validation could not see before the save (a name taken at the same moment by another
+            # request): said on the page the user comes back to, never a server error.
+            self.message_user(request, f"Nothing was saved: {_problem(exc)}", messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())
 
 
 class HistoryAdminMixin:
@@ -329,7 +365,7 @@ class ConfigObjectAdmin(TenantScopedMixin, HistoryAdminMixin, OptionsAdminMixin,
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "folder":
             folders = Folder.objects.filter(folder_type=self.model.folder_type).select_related("parent")
-            kwargs["queryset"] = access.scope(folders, request.user)
+            kwargs["queryset"] = folders.restrict(request.user, "view")
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     @admin.display(description="folder", ordering="folder__name")

@@ -56,6 +56,7 @@ class FolderTypeFilter(admin.SimpleListFilter):
 
 @admin.register(Folder)
 class FolderAdmin(TenantScopedMixin, HistoryAdminMixin, ServiceSaveMixin, admin.ModelAdmin):
+    form = ConfigObjectForm
     gax_section = "Environment"
     list_display = ["name", "folder_type", "folder_path", "tenant", "state"]
     list_filter = [FolderTypeFilter, ("tenant", admin.RelatedOnlyFieldListFilter), "state"]

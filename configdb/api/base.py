@@ -11,6 +11,8 @@ from rest_framework.response import Response
 from rest_framework.serializers import as_serializer_error
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from .. import services
+
 #: query parameters that are not filters
 RESERVED_PARAMS = {"limit", "offset", "ordering", "format", "q", "brief"}
 
@@ -132,8 +134,22 @@ def django_errors(exc: DjangoValidationError) -> dict | list:
     return as_serializer_error(exc)
 
 
+def stale_response(exc, request) -> Response:
+    """412: the object changed since the client read it; where to see what changed (the history's diff)."""
+    changes = f"/api/v1/changes/?object_type={exc.object_type}&object_id={exc.obj.pk}"
+    if request is not None:
+        changes = request.build_absolute_uri(changes)
+    return Response({"detail": exc.message, "changes": changes}, status=status.HTTP_412_PRECONDITION_FAILED,
+                    headers={"ETag": f'"{services.version_of(exc.obj)}"'})
+
+
 def exception_handler(exc, context):
-    """DRF's handler, plus: Django ValidationError → 400 with field errors; a protected delete → 409."""
+    """DRF's handler, plus: Django ValidationError → 400 with field errors; a protected delete → 409; a stale
+    version (If-Match) → 412; an object deleted meanwhile → 404."""
+    if isinstance(exc, services.StaleObject):
+        return stale_response(exc, context.get("request"))
+    if isinstance(exc, services.ObjectGone):
+        exc = exceptions.NotFound(str(exc))
     if isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(django_errors(exc))
     if isinstance(exc, ProtectedError | RestrictedError):

@@ -8,8 +8,8 @@ from django.core.exceptions import ObjectDoesNotExist
 from django.urls import NoReverseMatch, reverse
 from rest_framework import serializers
 
-from .. import access
 from .. import options as opts
+from .. import validators
 
 #: the field that names each model's objects (what scripts write instead of an id)
 NATURAL_NAME = {
@@ -64,7 +64,9 @@ class NaturalKeyRelatedField(serializers.RelatedField):
     def get_queryset(self):
         queryset = super().get_queryset()
         request = self.context.get("request")
-        return access.scope(queryset, request.user) if request is not None else queryset
+        if request is None or not hasattr(queryset, "restrict"):
+            return queryset
+        return queryset.restrict(request.user, "view")
 
     def use_pk_only_optimization(self):
         return False
@@ -94,11 +96,14 @@ class NaturalKeyRelatedField(serializers.RelatedField):
         if isinstance(data, bool):
             self.fail("bad")
         if isinstance(data, int):
+            if not 0 < data <= 2**63 - 1:  # no object has such an id (and the database could not hold it)
+                self.fail("not_found", model=verbose, what=f"id {data}")
             try:
                 return queryset.get(pk=data)
             except ObjectDoesNotExist:
                 self.fail("not_found", model=verbose, what=f"id {data}")
         if isinstance(data, str) and data.strip() and len(data) <= 255 and "\x00" not in data:
+            data = validators.normalize(data)  # names are stored in NFC
             matches = list(queryset.filter(**{name_field: data})[:2])
             if not matches:
                 self.fail("not_found", model=verbose, what=f"{name_field.replace('_', ' ')} '{data}'")

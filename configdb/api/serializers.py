@@ -5,10 +5,10 @@ from __future__ import annotations
 import copy
 
 from django.db import models, transaction
-from rest_framework import exceptions, serializers
+from rest_framework import serializers
 from rest_framework.validators import UniqueValidator
 
-from .. import access, services
+from .. import services
 from ..models import (
     DN,
     AgentGroup,
@@ -38,9 +38,9 @@ class ConfigObjectSerializer(serializers.ModelSerializer):
     """Base of every configuration object's serializer.
 
     Related objects are written by id or name and read back brief; options tables hide secrets;
-    ``create``/``update`` build the object, check the user may write its tenant, and save it with
-    ``services.save_object`` (``full_clean()`` — the model's own rules) and its links with
-    ``services.set_links``, all in one transaction.
+    ``create``/``update`` build the object and hand it, with the request's user, to
+    ``services.save_object`` (the tenant grant, ``full_clean()`` — the model's own rules — the save and
+    the history) and its links to ``services.set_links``, all in one transaction. No check here.
     """
 
     serializer_related_field = NaturalKeyRelatedField
@@ -73,8 +73,9 @@ class ConfigObjectSerializer(serializers.ModelSerializer):
         if isinstance(data, dict):
             writable = {name for name, field in self.fields.items() if not field.read_only}
             unknown = sorted(str(k) for k in data if k not in writable and k not in self.fields)
-            read_only = sorted(str(k) for k in data if k in self.fields and k not in writable
-                               and k not in ("id", "url"))
+            # Read-only fields (id and url too) may be sent back unchanged (a GET's body, edited, PUT back);
+            # any other value is a 400, as docs/api.md says, never silently ignored.
+            read_only = sorted(str(k) for k in data if k in self.fields and k not in writable)
             errors = {k[:100]: ["Unknown field."] for k in unknown[:20]}
             errors.update({k: ["This field is read-only."] for k in read_only
                            if self.instance is None or data[k] != self.fields[k].to_representation(
@@ -100,11 +101,6 @@ class ConfigObjectSerializer(serializers.ModelSerializer):
                 attrs.pop(name)  # an empty secret means "unchanged"
         return attrs
 
-    def _check_write(self, obj: models.Model) -> None:
-        request = self.context.get("request")
-        if request is not None and not access.can_write_object(request.user, obj):
-            raise exceptions.PermissionDenied("You have no read-write grant on this object's tenant.")
-
     def build(self, validated: dict, instance: models.Model | None = None) -> tuple[models.Model, dict]:
         """The object the validated data describes (unsaved) and its many-to-many links."""
         many, _ = self._model_fields()
@@ -115,27 +111,30 @@ class ConfigObjectSerializer(serializers.ModelSerializer):
             setattr(instance, name, value)
         return instance, links
 
-    def check_write(self, obj: models.Model) -> None:
-        self._check_write(obj)
+    def _user(self):
+        request = self.context.get("request")
+        return getattr(request, "user", None) if request is not None else None
 
-    def _save(self, instance: models.Model, validated: dict) -> models.Model:
+    def _save(self, instance: models.Model, validated: dict, *, fields=None) -> models.Model:
         instance, links = self.build(validated, instance)
+        user = self._user()
         with transaction.atomic():
-            services.prepare(instance)
-            self._check_write(instance)
-            services.save_object(instance)
+            instance = services.save_object(instance, user=user, fields=fields,
+                                            version=self.context.get("if_match"))
             for name, values in links.items():
-                services.set_links(instance, name, values)
+                services.set_links(instance, name, values, user=user)
         return instance
 
     def create(self, validated_data):
         return self._save(self.Meta.model(), validated_data)
 
     def update(self, instance, validated_data):
-        self._check_write(instance)
+        # Only the fields the request names are written (onto the row as stored now, under its lock), so a
+        # concurrent change of another field is kept; a PUT's If-Match guards the fields it names.
         candidate = copy.copy(instance)
         candidate._state = copy.copy(instance._state)
-        return self._save(candidate, validated_data)
+        many, _ = self._model_fields()
+        return self._save(candidate, validated_data, fields=[name for name in validated_data if name not in many])
 
 
 def serializer_for(model_class, *, exclude=(), read_only=(), extra_kwargs=None, base=ConfigObjectSerializer):

@@ -9,7 +9,7 @@ from django_filters.rest_framework import DjangoFilterBackend
 from rest_framework import exceptions, mixins, status, viewsets
 from rest_framework.response import Response
 
-from .. import access, bulk
+from .. import bulk, services
 from .. import filtersets as fs
 from ..models import (
     DN,
@@ -35,6 +35,21 @@ from ..models import (
 from . import serializers as s
 from .base import OrderingFilter, StrictFilterBackend
 
+#: the largest id a database holds (a signed 64-bit integer on SQLite and PostgreSQL alike)
+MAX_ID = 2**63 - 1
+
+
+def parse_if_match(header: str | None) -> str | None:
+    """The version an ``If-Match`` header asks for (``"…"``, ``W/"…"``); None for none or ``*``."""
+    if not header:
+        return None
+    first = header.split(",")[0].strip()
+    if first == "*":
+        return None
+    if first.startswith("W/"):
+        first = first[2:]
+    return first.strip('"') or None
+
 
 def flatten_errors(errors, prefix: str = "") -> list[str]:
     """``{"number": ["…"], "options": {…}}`` → ``["number: …", …]``, readable one per line."""
@@ -51,7 +66,17 @@ def flatten_errors(errors, prefix: str = "") -> list[str]:
     return lines
 
 
-class ConfigObjectViewSet(viewsets.ModelViewSet):
+class IdInRangeMixin:
+    """An id that is not a whole number the database can hold names no object: 404 (never an overflow)."""
+
+    def get_object(self):
+        raw = str(self.kwargs.get(self.lookup_url_kwarg or self.lookup_field, ""))
+        if not (raw.isascii() and raw.isdigit()) or int(raw) > MAX_ID:
+            raise exceptions.NotFound("No such object.")
+        return super().get_object()
+
+
+class ConfigObjectViewSet(IdInRangeMixin, viewsets.ModelViewSet):
     """One configuration object type. POST a list to create many at once: all or nothing."""
 
     filter_backends = [StrictFilterBackend, DjangoFilterBackend, OrderingFilter]
@@ -65,12 +90,43 @@ class ConfigObjectViewSet(viewsets.ModelViewSet):
             queryset = queryset.select_related(*self.select_related)
         if self.prefetch_related:
             queryset = queryset.prefetch_related(*self.prefetch_related)
-        return access.scope(queryset, self.request.user)
+        return queryset.restrict(self.request.user, "view")
 
     def get_serializer_context(self):
         context = super().get_serializer_context()
         context.setdefault("natural_key_cache", {})
+        if self.request is not None and self.request.method in ("PUT", "PATCH"):
+            context["if_match"] = parse_if_match(self.request.headers.get("If-Match"))
         return context
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        response = super().finalize_response(request, response, *args, **kwargs)
+        instance = getattr(self, "_versioned", None)
+        if instance is not None and response.status_code < 300:
+            response["ETag"] = f'"{services.version_of(instance)}"'
+        return response
+
+    def retrieve(self, request, *args, **kwargs):
+        instance = self.get_object()
+        self._versioned = instance
+        data = self.get_serializer(instance).data
+        warnings = services.sealed_secret_warnings(instance)
+        if warnings:  # a stored secret that does not decrypt: masked like any secret, and said so here
+            data = {**data, "warnings": warnings}
+        return Response(data)
+
+    def update(self, request, *args, **kwargs):
+        # PUT and PATCH validate and write under the object's row lock, so what they check (a masked secret
+        # kept, a unique name) is the row as stored now; services.save_object locks it again (re-entrant).
+        with transaction.atomic():
+            services.lock(self.get_object())
+            return super().update(request, *args, **kwargs)
+
+    def perform_update(self, serializer):
+        self._versioned = serializer.save()
+
+    def perform_create(self, serializer):
+        self._versioned = serializer.save()
 
     def create(self, request, *args, **kwargs):
         if isinstance(request.data, list):
@@ -105,7 +161,7 @@ class ConfigObjectViewSet(viewsets.ModelViewSet):
             numbers.append(number)
         if errors:
             return self._bulk_refused(errors)
-        created, problems = bulk.create_many(items, check=serializer.check_write)
+        created, problems = bulk.create_many(items, user=request.user)
         for index, fields in sorted(problems.items()):
             errors += [f"record {numbers[index]}, {line}" for line in flatten_errors(fields)]
         if errors:
@@ -119,10 +175,7 @@ class ConfigObjectViewSet(viewsets.ModelViewSet):
                         status=status.HTTP_400_BAD_REQUEST)
 
     def perform_destroy(self, instance):
-        if not access.can_write_object(self.request.user, instance):
-            raise exceptions.PermissionDenied("You have no read-write grant on this object's tenant.")
-        with transaction.atomic():
-            instance.delete()
+        services.delete_object(instance, user=self.request.user)
 
 
 def viewset_for(model, serializer, filterset=None, *, search=("name",), select=(), prefetch=(), ordering=None):
@@ -179,7 +232,7 @@ TransactionViewSet = viewset_for(Transaction, s.TransactionSerializer, search=("
                                  select=("tenant", "folder"))
 
 
-class ObjectChangeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class ObjectChangeViewSet(IdInRangeMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """The change history: who changed what, when, before and after (secrets redacted)."""
 
     queryset = ObjectChange.objects.select_related("content_type", "user", "tenant")
@@ -189,4 +242,4 @@ class ObjectChangeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, view
     ordering_fields = ["time", "id"]
 
     def get_queryset(self):
-        return access.scope(self.queryset.all(), self.request.user)
+        return self.queryset.all().restrict(self.request.user, "view")

@@ -3,6 +3,9 @@
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import models
 
+from .. import validators
+from .fields import EncryptedTextField
+
 
 class State(models.TextChoices):
     """Configuration Server's object state (CFGEnabled / CFGDisabled)."""
@@ -27,12 +30,59 @@ class FolderType(models.TextChoices):
     TRANSACTIONS = "transaction", "Transactions"
 
 
+class RestrictedQuerySet(models.QuerySet):
+    """Every configdb model's queryset: ``restrict(user, action)`` keeps the rows ``user`` may see
+    (``action="view"``) or change (``"add"``, ``"change"``, ``"delete"``) — NetBox's pattern, the one
+    definition of the tenant grants being configdb.access. ``user=None`` (a command or task) is
+    unrestricted."""
+
+    def restrict(self, user, action: str = "view"):
+        from ..access import restrict
+
+        return restrict(self, user, action)
+
+
+class RestrictedManager(models.Manager.from_queryset(RestrictedQuerySet)):
+    pass
+
+
 class FieldNamedConstraints(models.Model):
-    """Uniqueness errors name the field a user would change (``number: This switch already has a
+    """Base of every configdb model (its manager restricts by user, see RestrictedQuerySet).
+
+    Uniqueness errors name the field a user would change (``number: This switch already has a
     DN with this number``), not the whole form: the last field of each unique constraint."""
+
+    objects = RestrictedManager()
 
     class Meta:
         abstract = True
+
+    def clean_fields(self, exclude=None):
+        """Every text field (names, numbers, aliases, descriptions, …) is normalised to NFC and refused if it
+        holds control, invisible or bidirectional-text characters (configdb.validators) — before uniqueness is
+        checked, so a name in NFD is the same name as in NFC. Secrets are kept exactly as typed."""
+        errors: dict[str, list] = {}
+        for field in self._meta.concrete_fields:
+            if exclude and field.name in exclude:
+                continue
+            if not isinstance(field, models.CharField | models.TextField) or isinstance(field, EncryptedTextField):
+                continue
+            value = getattr(self, field.attname)
+            if not isinstance(value, str) or not value:
+                continue
+            normalized = validators.normalize(value)
+            if normalized != value:
+                setattr(self, field.attname, normalized)
+            problem = validators.text_problem(normalized)
+            if problem:
+                errors[field.name] = [problem]
+        try:
+            super().clean_fields(exclude)
+        except ValidationError as exc:
+            for name, messages in exc.message_dict.items():
+                errors.setdefault(name, []).extend(m for m in messages if m not in errors.get(name, []))
+        if errors:
+            raise ValidationError(errors)
 
     def validate_constraints(self, exclude=None):
         errors: dict[str, list] = {}
@@ -89,3 +139,6 @@ class ConfigObject(FieldNamedConstraints):
                 errors.append(f"Folder '{folder}' belongs to another tenant.")
             if errors:
                 raise ValidationError({"folder": errors})
+        from ..services import check_move
+
+        check_move(self)

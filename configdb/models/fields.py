@@ -6,6 +6,7 @@ from django.db import models
 
 from .. import crypto
 from .. import options as opts
+from ..secrets import TOKEN_PREFIX, SealedSecret
 
 
 def validate_options(value):
@@ -35,7 +36,7 @@ class OptionsField(models.JSONField):
 
     def from_db_value(self, value, expression, connection):
         # …and decrypted on the way back, so Python code only ever sees plain values.
-        return crypto.decrypt_options(super().from_db_value(value, expression, connection))
+        return crypto.open_stored_options(super().from_db_value(value, expression, connection))
 
     def formfield(self, **kwargs):
         from ..forms import OptionsFormField
@@ -52,6 +53,18 @@ class OptionsField(models.JSONField):
                                                                          "initial", "widget", "disabled")})
 
 
+def validate_secret_input(value):
+    """A secret is given in clear: a value that looks like a stored token (``enc:v1:…``) is refused — it
+    would be stored as if it were encrypted already, and a planted token then reads as undecryptable. (A
+    SealedSecret is the stored token read back unchanged, not input.) NUL is refused."""
+    if isinstance(value, str) and not isinstance(value, SealedSecret):
+        if value.startswith(TOKEN_PREFIX):
+            raise ValidationError(f"A secret cannot start with '{TOKEN_PREFIX}' (the prefix of stored secrets); "
+                                  "give the value in clear.", code="secret_token")
+        if "\x00" in value:
+            raise ValidationError("The value contains a NUL character.", code="null_characters_not_allowed")
+
+
 class EncryptedTextField(models.TextField):
     """A secret string (a DAP password) stored encrypted; plain text in Python, at most ``max_plain``."""
 
@@ -59,6 +72,7 @@ class EncryptedTextField(models.TextField):
         self.max_plain = max_plain
         super().__init__(*args, **kwargs)
         self.validators.append(MaxLengthValidator(max_plain))
+        self.validators.append(validate_secret_input)
 
     def deconstruct(self):
         name, path, args, kwargs = super().deconstruct()
@@ -70,7 +84,7 @@ class EncryptedTextField(models.TextField):
         return crypto.encrypt(super().get_prep_value(value))
 
     def from_db_value(self, value, expression, connection):
-        return crypto.decrypt(value)
+        return crypto.open_stored(value)
 
     def formfield(self, **kwargs):
         from django import forms

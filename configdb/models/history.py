@@ -9,6 +9,8 @@ from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
 
+from .base import RestrictedManager
+
 
 class ChangeAction(models.TextChoices):
     CREATE = "create", "Created"
@@ -33,6 +35,8 @@ class ObjectChange(models.Model):
                                blank=True, related_name="+", help_text="The owning tenant, for permission scoping.")
     prechange = models.JSONField(null=True, blank=True)
     postchange = models.JSONField(null=True, blank=True)
+
+    objects = RestrictedManager()
 
     class Meta:
         ordering = ["-time", "-id"]

@@ -3,7 +3,7 @@
 from django.core.exceptions import ValidationError
 from django.db import models
 
-from .base import ConfigObject, FolderType
+from .base import ConfigObject, FolderType, RestrictedManager
 from .fields import OptionsField
 
 
@@ -144,7 +144,7 @@ class DN(ConfigObject):
         return (self.options or {}).get("pacing", {})
 
 
-class VirtualQueueManager(models.Manager):
+class VirtualQueueManager(RestrictedManager):
     def get_queryset(self):
         return super().get_queryset().filter(dn_type=DNType.VIRTUAL_QUEUE)
 

@@ -5,6 +5,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from configdb import options as opts
+from configdb import validators
 from configdb.secrets import MASK, is_secret_key
 
 SAMPLE = {
@@ -110,8 +111,10 @@ def test_plain_keys(key):
 
 names = st.text(st.characters(blacklist_categories=("Cs", "Cc")), min_size=1, max_size=40).filter(
     lambda s: s.strip() == s and s and "]" not in s and "=" not in s and not s.startswith(("[", ";", "#"))
+    and validators.text_problem(s) is None
 )
-values = st.text(st.characters(blacklist_categories=("Cs", "Cc")), max_size=60)
+values = st.text(st.characters(blacklist_categories=("Cs", "Cc")), max_size=60).filter(
+    lambda s: validators.text_problem(s, allow_tab=True) is None)
 
 
 @given(st.dictionaries(names, st.dictionaries(names, values, max_size=5), max_size=5))
