@@ -10,7 +10,7 @@ import django_filters
 from django.db.models import Q
 from rest_framework import exceptions
 
-from configdb.filtersets import NaturalKeyFilter
+from configdb.filtersets import INT_RANGE, NaturalKeyFilter
 from configdb.models import AlarmCategory
 
 from .models import Alarm, AlarmState
@@ -24,7 +24,8 @@ class AlarmFilterSet(django_filters.FilterSet):
     severity = django_filters.MultipleChoiceFilter(choices=AlarmCategory.choices, label="critical, major, minor "
                                                    "(repeat for several)")
     condition = django_filters.CharFilter(field_name="condition_name", label="the condition's name")
-    condition_id = django_filters.NumberFilter(field_name="condition_id", label="the condition's id")
+    condition_id = django_filters.NumberFilter(field_name="condition_id", label="the condition's id",
+                                               validators=INT_RANGE)
     node = django_filters.CharFilter(field_name="node")
     source = django_filters.CharFilter(field_name="source")
     tenant = NaturalKeyFilter(field_name="tenant", label="tenant (id or name)")

@@ -256,6 +256,14 @@ def _gpe_config(spec: ClusterSpec):
     tenant, state, annex = rows[0]
     if state != State.ENABLED:
         raise GPEConfigProblem(f"the '{TRANSACTION}' transaction of tenant '{tenant}' is disabled")
+    from configdb.secrets import is_sealed
+
+    sealed = [f"{section}/{key}" for section, keys in (annex or {}).items() if isinstance(keys, dict)
+              for key, value in keys.items() if is_sealed(value)]
+    if sealed:  # sending the stored token as the password would only earn a 401 with no hint why
+        raise GPEConfigProblem(f"the '{TRANSACTION}' transaction of tenant '{tenant}': {', '.join(sealed)} cannot be "
+                               "decrypted with the configured PACING_SECRETS_KEY (the key changed or was lost?); "
+                               "type the secret again")
     try:
         return gpe_client.config_from_options(annex or {}, spec.options or {}, refresh_period_s=spec.refresh_s,
                                               cluster=spec.name)

@@ -70,7 +70,9 @@ def test_filters_and_pagination(alarms):
 @pytest.mark.parametrize("params, field", [({"state": "maybe"}, "state"), ({"severity": "huge"}, "severity"),
                                            ({"nope": "1"}, "nope"), ({"ordering": "password"}, "ordering"),
                                            ({"acknowledged": "perhaps"}, "acknowledged"),
-                                           ({"limit": "-1"}, "limit"), ({"detected_after": "soon"}, "detected_after")])
+                                           ({"limit": "-1"}, "limit"), ({"detected_after": "soon"}, "detected_after"),
+                                           ({"condition_id": "99999999999999999999"}, "condition_id"),
+                                           ({"tenant": "99999999999999999999"}, "tenant")])
 def test_bad_filters_are_400_naming_the_parameter(alarms, params, field):
     response = client_for(make_user("root", superuser=True)).get(ALARMS, params)
     assert response.status_code == 400, response.content

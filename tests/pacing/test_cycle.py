@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import json
 import logging
 import os
 import time
@@ -18,6 +19,7 @@ import numpy as np
 import pytest
 import redis
 from django.core.management import call_command
+from django.db import connection
 
 from alarms import catalog
 from configdb.models import Application, Transaction
@@ -347,7 +349,7 @@ def test_a_failed_request_raises_pacing_requests_failed_until_a_cycle_succeeds(w
     assert catalog.PACING_REQUESTS_FAILED not in alarms.active
 
 
-@pytest.mark.parametrize("break_it", ["delete", "disable", "no_general", "bad_url", "no_password"])
+@pytest.mark.parametrize("break_it", ["delete", "disable", "no_general", "bad_url", "no_password", "sealed_password"])
 def test_missing_or_malformed_hybrid_integration_stops_posting_with_a_reason(world, spec, alarms, rc, caplog,
                                                                              break_it):
     txn = Transaction.objects.get(name="hybrid_integration")
@@ -361,6 +363,11 @@ def test_missing_or_malformed_hybrid_integration_stops_posting_with_a_reason(wor
         point_at(world, **{"general/base_service_url": "not a url"})
     elif break_it == "no_password":
         point_at(world, **{"ewt/password": None})
+    elif break_it == "sealed_password":  # stored under a key this installation no longer has
+        annex = dict(txn.annex)
+        annex["ewt"] = {**annex.get("ewt", {}), "password": "enc:v1:garbage"}
+        with connection.cursor() as cursor:
+            cursor.execute("UPDATE configdb_transaction SET annex = %s WHERE id = %s", [json.dumps(annex), txn.pk])
     caplog.set_level(logging.WARNING, logger="pacing.cycle")
     tick = base_tick()
     record = run(spec, tick)
