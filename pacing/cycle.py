@@ -445,6 +445,14 @@ def _heartbeat(lease, record: CycleRecord, posting: bool, config_problem: str | 
     })
 
 
+def _not_posted(lease, history: History, record: CycleRecord, reason: str) -> None:
+    """The leader does not post this tick (its deadline passed, or the tick is claimed): say why and record it."""
+    record.outcome = Outcome.NOT_POSTED
+    record.reason = reason
+    _heartbeat(lease, record, False)
+    history.record_cycle(record.as_dict())
+
+
 def _run(ctx: _Context, spec: ClusterSpec, record: CycleRecord, client) -> None:
     from alarms import catalog
 
@@ -515,17 +523,10 @@ def _run(ctx: _Context, spec: ClusterSpec, record: CycleRecord, client) -> None:
         record.invitations = int(invitations.sum())
 
     if not lease.is_valid():
-        record.outcome = Outcome.NOT_POSTED
-        record.reason = "not posting: the lease's local deadline passed before the post (a slow cycle or a pause)"
-        _heartbeat(lease, record, False)
-        history.record_cycle(record.as_dict())
-        return
+        return _not_posted(lease, history, record, "not posting: the lease's local deadline passed before the "
+                                                   "post (a slow cycle or a pause)")
     if not lease.claim_tick(record.tick):
-        record.outcome = Outcome.NOT_POSTED
-        record.reason = f"not posting tick {record.tick}: {lease.last_claim[1]}"
-        _heartbeat(lease, record, False)
-        history.record_cycle(record.as_dict())
-        return
+        return _not_posted(lease, history, record, f"not posting tick {record.tick}: {lease.last_claim[1]}")
 
     with stage("encode"):
         inv_list = invitations.tolist()
@@ -534,11 +535,8 @@ def _run(ctx: _Context, spec: ClusterSpec, record: CycleRecord, client) -> None:
                           config)
         record.bytes_sent = len(request.body)
     if not lease.is_valid():      # the encoding of a large post takes a while: check the deadline once more
-        record.outcome = Outcome.NOT_POSTED
-        record.reason = f"not posting tick {record.tick}: the lease's local deadline passed while encoding"
-        _heartbeat(lease, record, False)
-        history.record_cycle(record.as_dict())
-        return
+        return _not_posted(lease, history, record, f"not posting tick {record.tick}: the lease's local deadline "
+                                                   "passed while encoding")
 
     with stage("post"):
         try:

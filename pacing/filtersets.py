@@ -1,4 +1,4 @@
-"""Filters of ``GET /api/v1/pacing/targets/``.
+"""Filters of the pacing API's computed lists: ``targets/``, ``nodes/``, ``cycles/`` and ``cycles/series/``.
 
 Targets are computed (discovered from the configuration, joined with stats from Redis), not rows of a table,
 so these filters work on the discovered targets rather than through django-filter; they follow the same
@@ -18,8 +18,8 @@ from dataclasses import dataclass
 
 from rest_framework import exceptions
 
-__all__ = ["CycleFilterBackend", "CycleFilters", "NodeFilterBackend", "NodeFilters", "SeriesFilterBackend",
-           "TargetFilterBackend", "TargetFilters"]
+__all__ = ["CycleFilterBackend", "CycleFilters", "NodeFilterBackend", "NodeFilters", "QueryFilterBackend",
+           "SeriesFilterBackend", "TargetFilterBackend", "TargetFilters"]
 
 _TRUE = {"true", "1", "yes"}
 _FALSE = {"false", "0", "no"}
@@ -55,20 +55,32 @@ PARAMETERS = {
 PAGINATION_PARAMS = {"limit", "offset", "format"}
 
 
-class TargetFilterBackend:
-    """Parses and checks the query parameters; documents them in the OpenAPI schema."""
+class QueryFilterBackend:
+    """Parses and checks a computed list's query parameters, and documents them in the OpenAPI schema.
+
+    A subclass declares ``parameters`` (name → description), which of them are ``booleans`` (true/false),
+    which have a fixed set of ``choices``, which are ``required``, and the ``filters`` dataclass built from the
+    values. Every problem is a 400 naming its parameter, all of them at once."""
+
+    parameters: dict[str, str] = {}
+    booleans: frozenset[str] = frozenset()
+    choices: dict[str, tuple[str, ...]] = {}
+    required: tuple[str, ...] = ()
+    filters: type = dict
 
     def filter_queryset(self, request, queryset, view):  # DRF's backend interface; the view filters itself
         return queryset
 
-    def parse(self, request) -> TargetFilters:
+    def allowed(self, name: str) -> tuple[str, ...] | None:
+        return self.choices.get(name)
+
+    def parse(self, request):
         params = request.query_params
-        unknown = sorted(set(params) - set(PARAMETERS) - PAGINATION_PARAMS)
+        unknown = sorted(set(params) - set(self.parameters) - PAGINATION_PARAMS)
         if unknown:
             raise exceptions.ValidationError(dict.fromkeys(unknown, "Unknown filter parameter."))
-        errors = {}
-        values = {}
-        for name in PARAMETERS:
+        errors, values = {}, {}
+        for name in self.parameters:
             raw = params.get(name)
             if raw is None:
                 continue
@@ -76,25 +88,37 @@ class TargetFilterBackend:
                 errors[name] = f"At most {MAX_VALUE_LENGTH} characters, no NUL."
                 continue
             raw = raw.strip()
-            if name == "stale":
+            allowed = self.allowed(name)
+            if name in self.booleans:
                 lowered = raw.lower()
                 if lowered not in _TRUE | _FALSE:
                     errors[name] = "Expected true or false."
                     continue
                 values[name] = lowered in _TRUE
+            elif raw and allowed is not None and raw not in allowed:
+                errors[name] = f"Expected one of {', '.join(allowed)}."
             elif raw:
                 values[name] = raw
+        for name in self.required:
+            if name not in values and name not in errors:
+                errors[name] = "Required."
         if errors:
             raise exceptions.ValidationError(errors)
-        return TargetFilters(**values)
+        return self.filters(**values)
 
     def get_schema_operation_parameters(self, view):
-        described = []
-        for name, description in PARAMETERS.items():
-            schema = {"type": "boolean"} if name == "stale" else {"type": "string", "maxLength": MAX_VALUE_LENGTH}
-            described.append({"name": name, "required": False, "in": "query", "description": description,
-                              "schema": schema})
-        return described
+        return [{"name": name, "required": name in self.required, "in": "query", "description": description,
+                 "schema": {"type": "boolean"} if name in self.booleans
+                 else {"type": "string", "maxLength": MAX_VALUE_LENGTH}}
+                for name, description in self.parameters.items()]
+
+
+class TargetFilterBackend(QueryFilterBackend):
+    """The query parameters of ``GET /api/v1/pacing/targets/``."""
+
+    parameters = PARAMETERS
+    booleans = frozenset({"stale"})
+    filters = TargetFilters
 
 
 NODE_PARAMETERS = {
@@ -109,43 +133,12 @@ class NodeFilters:
     leader: bool | None = None
 
 
-class NodeFilterBackend:
-    """The query parameters of ``GET /api/v1/pacing/nodes/`` (same rules as the targets')."""
+class NodeFilterBackend(QueryFilterBackend):
+    """The query parameters of ``GET /api/v1/pacing/nodes/``."""
 
-    def filter_queryset(self, request, queryset, view):
-        return queryset
-
-    def parse(self, request) -> NodeFilters:
-        params = request.query_params
-        unknown = sorted(set(params) - set(NODE_PARAMETERS) - PAGINATION_PARAMS)
-        if unknown:
-            raise exceptions.ValidationError(dict.fromkeys(unknown, "Unknown filter parameter."))
-        errors, values = {}, {}
-        for name in NODE_PARAMETERS:
-            raw = params.get(name)
-            if raw is None:
-                continue
-            if len(raw) > MAX_VALUE_LENGTH or "\x00" in raw:
-                errors[name] = f"At most {MAX_VALUE_LENGTH} characters, no NUL."
-                continue
-            raw = raw.strip()
-            if name == "leader":
-                lowered = raw.lower()
-                if lowered not in _TRUE | _FALSE:
-                    errors[name] = "Expected true or false."
-                    continue
-                values[name] = lowered in _TRUE
-            elif raw:
-                values[name] = raw
-        if errors:
-            raise exceptions.ValidationError(errors)
-        return NodeFilters(**values)
-
-    def get_schema_operation_parameters(self, view):
-        return [{"name": name, "required": False, "in": "query", "description": description,
-                 "schema": {"type": "boolean"} if name == "leader" else {"type": "string",
-                                                                          "maxLength": MAX_VALUE_LENGTH}}
-                for name, description in NODE_PARAMETERS.items()]
+    parameters = NODE_PARAMETERS
+    booleans = frozenset({"leader"})
+    filters = NodeFilters
 
 
 CYCLE_PARAMETERS = {
@@ -166,47 +159,18 @@ class CycleFilters:
     target: str | None = None
 
 
-class CycleFilterBackend:
-    """The query parameters of ``GET /api/v1/pacing/cycles/`` (same rules as the targets')."""
-
-    def filter_queryset(self, request, queryset, view):
-        return queryset
+class CycleFilterBackend(QueryFilterBackend):
+    """The query parameters of ``GET /api/v1/pacing/cycles/``."""
 
     parameters = CYCLE_PARAMETERS
-    required: tuple[str, ...] = ()
+    filters = CycleFilters
 
-    def parse(self, request) -> CycleFilters:
-        from .types import Outcome
+    def allowed(self, name: str) -> tuple[str, ...] | None:
+        if name == "outcome":
+            from .types import Outcome
 
-        params = request.query_params
-        unknown = sorted(set(params) - set(self.parameters) - PAGINATION_PARAMS)
-        if unknown:
-            raise exceptions.ValidationError(dict.fromkeys(unknown, "Unknown filter parameter."))
-        errors, values = {}, {}
-        for name in self.parameters:
-            raw = params.get(name)
-            if raw is None:
-                continue
-            if len(raw) > MAX_VALUE_LENGTH or "\x00" in raw:
-                errors[name] = f"At most {MAX_VALUE_LENGTH} characters, no NUL."
-                continue
-            raw = raw.strip()
-            if name == "outcome" and raw and raw not in Outcome.ALL:
-                errors[name] = f"Expected one of {', '.join(Outcome.ALL)}."
-                continue
-            if raw:
-                values[name] = raw
-        for name in self.required:
-            if name not in values and name not in errors:
-                errors[name] = "Required."
-        if errors:
-            raise exceptions.ValidationError(errors)
-        return CycleFilters(**values)
-
-    def get_schema_operation_parameters(self, view):
-        return [{"name": name, "required": name in self.required, "in": "query", "description": description,
-                 "schema": {"type": "string", "maxLength": MAX_VALUE_LENGTH}}
-                for name, description in self.parameters.items()]
+            return tuple(Outcome.ALL)
+        return None
 
 
 class SeriesFilterBackend(CycleFilterBackend):
