@@ -145,11 +145,11 @@ def fill_world(sim, names: list[str]) -> None:
             sim.meta[name] = {"index": int(index), "virtualQueue": None, "media": None, "agentGroups": []}
 
 
-def feed_stats(tenant: str, names: list[str]) -> None:
+def feed_stats(tenant_id: int, names: list[str]) -> None:
     from pacing.stats import StatsSnapshot, StatsStore
 
     now = time.time()
-    StatsStore(tenant).put_many(
+    StatsStore(tenant_id).put_many(
         StatsSnapshot(target=name, ready_agents=float(2 + i % 5), busy_agents=float(i % 4), current=float(i % 3),
                       accepted=float(i % 60), abandoned=float(i % 2), aht_s=240.0 + i % 60, sent=float(i % 200),
                       declined=float(i % 70), expired=float(i % 20), taken_at=now - i % 10)
@@ -181,7 +181,7 @@ def measure(size: int, repeats: int) -> dict:
         if len(names) != size:
             common.fail(f"expected {size} targets, discovered {len(names)}")
         fill_world(sim, names)
-        feed_stats(env.name, names)
+        feed_stats(env.pk, names)
         spec = get_cluster(CLUSTER)
         tick = int(time.time() // spec.refresh_s)
         records = []

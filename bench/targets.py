@@ -149,7 +149,7 @@ def measure_discovery(env, repeats: int, label: str) -> dict:
 def measure_stats(discovery, repeats: int) -> list[tuple[str, float, float]]:
     from pacing.stats import StatsSnapshot, StatsStore
 
-    store = StatsStore(discovery.tenant)
+    store = StatsStore(discovery.tenant_id)
     now = time.time()
     snapshots = [StatsSnapshot(target=t.name, ready_agents=float(i % 7), busy_agents=float(i % 5), current=1.0,
                                accepted=float(i % 50), abandoned=float(i % 3), aht_s=240.0, sent=float(i % 90),

@@ -87,7 +87,7 @@ class _Prepared:
     key: tuple
     targets: list                          # pacing.targets.Target, in post order
     names: list[str]
-    tenant_slices: dict[str, slice]        # tenant → its targets' slice of the arrays
+    tenant_slices: dict[int, slice]        # tenant id → its targets' slice of the arrays
     goals: np.ndarray
     bases: list[dict]                      # the static part of each target's entry in the post
     membership: Membership
@@ -347,7 +347,7 @@ def _prepare(ctx: _Context, spec: ClusterSpec) -> _Prepared:
         prepared.sources = sources
         return prepared
     targets, seen, skipped = [], set(), 0
-    slices: dict[str, slice] = {}
+    slices: dict[int, slice] = {}
     for d in discoveries:
         start = len(targets)
         for target in d.targets:
@@ -356,7 +356,7 @@ def _prepare(ctx: _Context, spec: ClusterSpec) -> _Prepared:
                 continue
             seen.add(target.name)
             targets.append(target)
-        slices[d.tenant] = slice(start, len(targets))
+        slices[d.tenant_id] = slice(start, len(targets))   # the Redis keys are the tenant's id's
     if skipped:
         logger.warning("Cluster %s: %d targets of its tenants have the name of another tenant's target and are not "
                        "posted (names must be unique in a post).", spec.name, skipped)
@@ -500,10 +500,10 @@ def _run(ctx: _Context, spec: ClusterSpec, record: CycleRecord, client) -> None:
 
     with stage("stats"):
         pipe = client.pipeline(transaction=False)
-        for tenant, part in prepared.tenant_slices.items():
+        for tenant_id, part in prepared.tenant_slices.items():
             part_names = names[part]
             if part_names:
-                pipe.hmget(tenant_key(tenant, "stats"), part_names)
+                pipe.hmget(tenant_key(tenant_id, "stats"), part_names)
         replies = iter(pipe.execute()) if names else iter(())
         stats_blobs: list = []
         for part in prepared.tenant_slices.values():
@@ -567,8 +567,8 @@ def _run(ctx: _Context, spec: ClusterSpec, record: CycleRecord, client) -> None:
             record.outcome, record.reason = failure.outcome, failure.reason
         if reply is not None or failure.outcome == Outcome.INVALID_REPLY:
             pipe = client.pipeline(transaction=False)
-            rows = {tenant: (names[part], invitations[part], pending[part], share[part], errors[part])
-                    for tenant, part in prepared.tenant_slices.items()}
+            rows = {tenant_id: (names[part], invitations[part], pending[part], share[part], errors[part])
+                    for tenant_id, part in prepared.tenant_slices.items()}
             history.write_results(pipe, rows, tick=record.tick, epoch=record.epoch, at=record.started_at)
             if time.monotonic() - ctx.names_written.get(prepared.digest, -NAMES_REWRITE_S) >= NAMES_REWRITE_S:
                 history.write_names(pipe, prepared.digest, prepared.names_blob)

@@ -9,7 +9,7 @@ Redis that is flushed loses the history, not the configuration.
 
 Keys (``<prefix>`` = ``PACING_REDIS_PREFIX``, default ``pacing``):
 
-``<prefix>:<tenant>:invitations`` (hash; the targets API reads it)
+``<prefix>:t<tenant id>:invitations`` (hash; the targets API reads it; by the tenant's id, so a rename keeps it)
     field = target name, value = ``{"invitations", "pending", "share", "tick", "epoch", "at", "cluster",
     "error"}`` (compact JSON): the latest cycle that posted the target. ``pending`` is GPE's count from
     that cycle's reply, which feeds the next cycle (kept as it was when the reply was invalid or the
@@ -33,6 +33,7 @@ Keys (``<prefix>`` = ``PACING_REDIS_PREFIX``, default ``pacing``):
 from __future__ import annotations
 
 import hashlib
+import operator
 import zlib
 from collections.abc import Sequence
 
@@ -75,15 +76,18 @@ class History:
         self.results_key = f"{base}:results"
         self.names_base = f"{base}:names:"
 
-    def invitations_key(self, tenant: str) -> str:
-        return f"{self.prefix}:{tenant}:invitations"
+    def invitations_key(self, tenant_id: int) -> str:
+        """``<prefix>:t<tenant id>:invitations`` (as ``pacing.redis.tenant_key`` names it, with this prefix)."""
+        if isinstance(tenant_id, bool | str | bytes):
+            raise TypeError(f"invitations_key() takes the tenant's id, not {tenant_id!r}")
+        return f"{self.prefix}:t{operator.index(tenant_id)}:invitations"
 
     # --- write -----------------------------------------------------------------------------------------------
 
-    def write_results(self, pipe, tenant_rows: dict[str, tuple[list[str], np.ndarray, np.ndarray, np.ndarray,
+    def write_results(self, pipe, tenant_rows: dict[int, tuple[list[str], np.ndarray, np.ndarray, np.ndarray,
                                                                 list]],
                       *, tick: int, epoch: int | None, at: float) -> None:
-        """Queue on ``pipe`` the latest entries per target of each tenant: ``tenant → (names, invitations,
+        """Queue on ``pipe`` the latest entries per target of each tenant: ``tenant id → (names, invitations,
         pending, shares, errors)`` (errors: None or ``{"code", "message"}`` per name)."""
         head = {"tick": tick, "epoch": epoch, "at": round(at, 3), "cluster": self.cluster}
         for tenant, (names, invitations, pending, share, errors) in tenant_rows.items():

@@ -13,14 +13,16 @@ own connection; ``decode_responses=False``, so values are bytes). Where it point
   only (no TCP port). The last process to exit shuts it down, saving the data to the db file; the next start
   loads it again. If the server is gone (its socket vanished), ``get_redis()`` starts a new one.
 
-Key names: ``tenant_key(tenant_name, kind)`` → ``<PACING_REDIS_PREFIX>:<tenant>:<kind>`` (prefix ``pacing``
-by default; tests use a unique one), e.g. ``pacing:Environment:stats`` and ``pacing:Environment:invitations``.
+Key names: ``tenant_key(tenant_id, kind)`` → ``<PACING_REDIS_PREFIX>:t<tenant id>:<kind>`` (prefix ``pacing``
+by default; tests use a unique one), e.g. ``pacing:t1:stats`` and ``pacing:t1:invitations``. Keyed by the
+tenant's id, not its name (OURS), so renaming a tenant keeps its stats and its targets' latest invitations.
 """
 
 from __future__ import annotations
 
 import atexit
 import fcntl
+import operator
 import os
 import threading
 from pathlib import Path
@@ -49,9 +51,12 @@ def key_prefix() -> str:
     return getattr(settings, "PACING_REDIS_PREFIX", "") or "pacing"
 
 
-def tenant_key(tenant_name: str, kind: str) -> str:
-    """``pacing:<tenant>:<kind>``; the tenant's name is used as it is (Redis keys are binary-safe)."""
-    return f"{key_prefix()}:{tenant_name}:{kind}"
+def tenant_key(tenant_id: int, kind: str) -> str:
+    """``<prefix>:t<tenant id>:<kind>`` (``pacing:t1:stats``). The id, not the name, so a renamed tenant keeps
+    its keys; a name (or anything but an integer) is a TypeError, so no caller keys by name by mistake."""
+    if isinstance(tenant_id, bool | str | bytes):
+        raise TypeError(f"tenant_key() takes the tenant's id, not {tenant_id!r}")
+    return f"{key_prefix()}:t{operator.index(tenant_id)}:{kind}"
 
 
 def embedded_db_path(var_dir: str | os.PathLike | None = None) -> Path:

@@ -9,13 +9,14 @@ waiting in the virtual queue), PACS_VQ_Accepted and PACS_VQ_Abandoned over the s
 handle time (seconds; NaN when unknown), invitations sent / declined / expired over the window when known,
 and when it was taken (unix time).
 
-Layout (ours): one Redis hash per tenant, ``<prefix>:<tenant>:stats`` (``pacing:Environment:stats``), field =
-target name, value = the snapshot as a compact JSON array (``_encode``). A push is ONE ``HSET`` of all its rows
-(in a pipeline with the hash's expiry), a read of N targets ONE ``HMGET``. The hash expires ``STATS_KEY_TTL_S`` (a day)
-after the last write, so a tenant nobody writes for any more leaves nothing behind. The cycle's latest
-invitations are read from ``<prefix>:<tenant>:invitations`` (field = target name, value
-``{"invitations": n, "pending": p, "share": s, "tick": t, "epoch": e, "at": unix, "cluster": c, "error": …}``),
-written by the pacing cycle (pacing/history.py).
+Layout (ours): one Redis hash per tenant, ``<prefix>:t<tenant id>:stats`` (``pacing:t1:stats``: by id, so a
+renamed tenant keeps its stats), field = target name, value = the snapshot as a compact JSON array
+(``_encode``). A push is ONE ``HSET`` of all its rows (in a pipeline with the hash's expiry), a read of N
+targets ONE ``HMGET``. The hash expires ``STATS_KEY_TTL_S`` (a day) after the last write, so a tenant nobody
+writes for any more leaves nothing behind. The cycle's latest invitations are read from
+``<prefix>:t<tenant id>:invitations`` (field = target name, value ``{"invitations": n, "pending": p,
+"share": s, "tick": t, "epoch": e, "at": unix, "cluster": c, "error": …}``), written by the pacing cycle
+(pacing/history.py).
 
 Staleness: a snapshot older than ``settings.PACING_STATS_MAX_AGE_S`` (default 30 s), or dated more than that
 in the future, is stale; so is a target with no snapshot at all. ``state_for`` gives a stale target 0 ready
@@ -114,13 +115,14 @@ def _decode(name: str, blob: bytes) -> StatsSnapshot | None:
 
 
 class StatsStore:
-    """The latest stats snapshot per target of one tenant."""
+    """The latest stats snapshot per target of one tenant: ``StatsStore(tenant)``, a Tenant or its id (the keys
+    are the id's, so a rename keeps them; a name is a TypeError: resolve it first, as the push API does)."""
 
-    def __init__(self, tenant_name: str, redis=None):
-        self.tenant_name = tenant_name
+    def __init__(self, tenant, redis=None):
+        self.tenant_id = getattr(tenant, "pk", tenant)
         self.redis = redis if redis is not None else get_redis()
-        self.key = tenant_key(tenant_name, "stats")
-        self.invitations_key = tenant_key(tenant_name, "invitations")
+        self.key = tenant_key(self.tenant_id, "stats")
+        self.invitations_key = tenant_key(self.tenant_id, "invitations")
 
     # --- write ---------------------------------------------------------------------------------------------
 
@@ -236,7 +238,7 @@ def decode_stats(names: Sequence[str], blobs: Sequence[bytes | None]) -> dict[st
     return result
 
 
-#: what the pacing cycle stores per target in ``<prefix>:<tenant>:invitations`` (pacing/history.py)
+#: what the pacing cycle stores per target in ``<prefix>:t<tenant id>:invitations`` (pacing/history.py)
 INVITATION_FIELDS = ("invitations", "pending", "share", "tick", "epoch", "at", "cluster", "error")
 
 

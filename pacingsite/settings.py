@@ -315,7 +315,8 @@ PACING_STATS_MAX_AGE_S = float(os.environ.get("PACING_STATS_MAX_AGE_S", "30"))
 # Discovered targets are cached per process and reloaded when the configuration version changes; this
 # time-to-live (seconds) also catches writes that send no signals (bulk_create, QuerySet.update, raw SQL).
 PACING_TARGETS_CACHE_TTL_S = float(os.environ.get("PACING_TARGETS_CACHE_TTL_S", "60"))
-# Prefix of the pacing service's Redis keys: <prefix>:<tenant>:stats, <prefix>:<tenant>:invitations.
+# Prefix of the pacing service's Redis keys: <prefix>:t<tenant id>:stats, <prefix>:t<tenant id>:invitations,
+# <prefix>:cluster:<cluster>:…, <prefix>:lease:{<cluster>}:… (docs/runtime.md).
 PACING_REDIS_PREFIX = os.environ.get("PACING_REDIS_PREFIX", "pacing")
 
 # --- The pacing cycle's history in Redis (pacing/history.py) -----------------------------------------------------

@@ -58,47 +58,48 @@ class PacingTargetListView(generics.GenericAPIView):
         if filters.tenant is not None:
             tenants = tenants.filter(**filters.tenant_lookup())
         discoveries = discover_many(list(tenants.only("pk", "name")))
-        tenant_ids = {d.tenant: d.tenant_id for d in discoveries.values()}
-        rows = [t for d in discoveries.values() for t in d.targets if filters.keep(t)]
-        rows.sort(key=lambda t: (t.name, t.tenant))
+        # (tenant id, target): the stats are keyed by the tenant's id (pacing/redis.py)
+        rows = [(d.tenant_id, t) for d in discoveries.values() for t in d.targets if filters.keep(t)]
+        rows.sort(key=lambda row: (row[1].name, row[1].tenant, row[0]))
         now = time.time()
         if filters.stale is not None:
             stats, invitations = self._fetch(rows)
             limit = stats_max_age_s()
-            rows = [t for t in rows if StatsStore.stale(stats.get((t.tenant, t.name)), limit, now) == filters.stale]
+            rows = [(tid, t) for tid, t in rows
+                    if StatsStore.stale(stats.get((tid, t.name)), limit, now) == filters.stale]
             page = self.paginate_queryset(rows)
         else:
             page = self.paginate_queryset(rows)
             stats, invitations = self._fetch(page)
-        body = [self._row(request, t, tenant_ids[t.tenant], stats, invitations, now) for t in page]
+        body = [self._row(request, t, tid, stats, invitations, now) for tid, t in page]
         return self.get_paginated_response(body)
 
-    def _fetch(self, targets: list[Target]) -> tuple[dict, dict]:
-        """Stats and invitations of ``targets``, keyed by (tenant, name): one round trip to Redis."""
-        by_tenant: dict[str, list[str]] = {}
-        for target in targets:
-            by_tenant.setdefault(target.tenant, []).append(target.name)
+    def _fetch(self, rows: list[tuple[int, Target]]) -> tuple[dict, dict]:
+        """Stats and invitations of the (tenant id, target) rows, keyed by (tenant id, name): one round trip."""
+        by_tenant: dict[int, list[str]] = {}
+        for tenant_id, target in rows:
+            by_tenant.setdefault(tenant_id, []).append(target.name)
         if not by_tenant:
             return {}, {}
         try:
             pipe = get_redis().pipeline(transaction=False)
-            for tenant, names in by_tenant.items():
-                pipe.hmget(tenant_key(tenant, "stats"), names)
-                pipe.hmget(tenant_key(tenant, "invitations"), names)
+            for tenant_id, names in by_tenant.items():
+                pipe.hmget(tenant_key(tenant_id, "stats"), names)
+                pipe.hmget(tenant_key(tenant_id, "invitations"), names)
             replies = iter(pipe.execute())
         except (redis.RedisError, OSError) as exc:
             raise _unavailable(exc) from exc
         stats, invitations = {}, {}
-        for tenant, names in by_tenant.items():
+        for tenant_id, names in by_tenant.items():
             for name, snapshot in decode_stats(names, next(replies)).items():
-                stats[(tenant, name)] = snapshot
+                stats[(tenant_id, name)] = snapshot
             for name, entry in decode_invitations(names, next(replies)).items():
-                invitations[(tenant, name)] = entry
+                invitations[(tenant_id, name)] = entry
         return stats, invitations
 
     @staticmethod
     def _row(request, target: Target, tenant_id: int, stats: dict, invitations: dict, now: float) -> dict:
-        snapshot = stats.get((target.tenant, target.name))
+        snapshot = stats.get((tenant_id, target.name))
         stats_body = None
         if snapshot is not None:
             stats_body = snapshot.to_dict()
@@ -116,7 +117,7 @@ class PacingTargetListView(generics.GenericAPIView):
             "goal_source": target.goal_source,
             "stats": stats_body,
             "stale": StatsStore.stale(snapshot, stats_max_age_s(), now),
-            "invitations": invitations.get((target.tenant, target.name)),
+            "invitations": invitations.get((tenant_id, target.name)),
         }
 
 
@@ -166,7 +167,7 @@ class StatsPushView(views.APIView):
         if problems:
             return _problems(problems)
         try:
-            stored = StatsStore(tenant.name).put_many(snapshots)
+            stored = StatsStore(tenant.pk).put_many(snapshots)
         except (redis.RedisError, OSError) as exc:
             raise _unavailable(exc) from exc
         return Response({"stored": stored}, status=status.HTTP_202_ACCEPTED)

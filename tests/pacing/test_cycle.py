@@ -135,7 +135,7 @@ def point_at(sim: GPESimulator, **overrides) -> None:
 def world(db, rc):
     """The demo configuration, a GPE simulator on a free port feeding the Environment stats store."""
     call_command("load_demo", stdout=io.StringIO())
-    sim = GPESimulator(port=0, clock=False, targets=DEMO_TARGETS, stats_store=StatsStore("Environment"), seed=3)
+    sim = GPESimulator(port=0, clock=False, targets=DEMO_TARGETS, stats_store=StatsStore(env_id()), seed=3)
     sim.start()
     point_at(sim)
     sim.advance(1)
@@ -171,6 +171,13 @@ def admin_page(path: str = "/admin/pacing/nodes/"):
     browser = Client()
     browser.force_login(user)
     return browser.get(path)
+
+
+def env_id() -> int:
+    """The demo tenant's id (the stats store's keys are the tenant's id)."""
+    from configdb.models import Tenant
+
+    return Tenant.objects.get(name="Environment").pk
 
 
 def base_tick() -> int:
@@ -291,7 +298,7 @@ def test_a_target_error_raises_the_alarm_and_a_clean_reply_clears_it(world, spec
     raised = [c for c in alarms.calls if c[0] == "raise"][-1][2]
     assert raised == {"message": alarms.active[catalog.PACING_RESPONSE_TARGET_ERROR], "source": CLUSTER,
                       "node": "node-1", "tenant": "Environment"}
-    entry = StatsStore("Environment").get_invitations([VOICE])[VOICE]
+    entry = StatsStore(env_id()).get_invitations([VOICE])[VOICE]
     assert entry["error"] == {"code": "queue_closed", "message": "the queue is closed"}
     assert entry["pending"] == pending_before                       # kept: GPE did not take the target
     world.clear_injections()
@@ -310,7 +317,7 @@ def test_an_invalid_reply_raises_the_alarm_and_keeps_the_previous_pending(world,
     record = run(spec, tick + 1)
     assert record.outcome == Outcome.INVALID_REPLY, record.reason
     assert catalog.PACING_RESPONSE_VALIDATION_ERROR in alarms.active
-    stored = StatsStore("Environment").get_invitations([CHAT, VOICE])
+    stored = StatsStore(env_id()).get_invitations([CHAT, VOICE])
     assert {n: e["pending"] for n, e in stored.items()} == kept
     assert run(spec, tick + 2).outcome == Outcome.POSTED
     assert engine_inputs[2].pending.tolist() == [kept[CHAT], kept[VOICE]]
@@ -412,7 +419,7 @@ def test_blended_agents_are_split_between_their_targets(world, spec, engine_inpu
     assert record.shared_targets == 2
     # The demo: chat has 4 agents (blended.agent1 is one), voice 3 (blended.agent1 too); nothing is known yet, so
     # the blended agent counts half for each: chat 3.5 of 4, voice 2.5 of 3.
-    stored = StatsStore("Environment").get_invitations([CHAT, VOICE])
+    stored = StatsStore(env_id()).get_invitations([CHAT, VOICE])
     assert stored[CHAT]["share"] == pytest.approx(3.5 / 4, abs=1e-4)
     assert stored[VOICE]["share"] == pytest.approx(2.5 / 3, abs=1e-4)
     ready = dict(zip([CHAT, VOICE], engine_inputs[0].ready_agents.tolist(), strict=True))
@@ -781,3 +788,91 @@ def test_no_post_when_the_deadline_passes_after_the_tick_was_claimed(world, spec
     record = run(spec, base_tick() + 1)
     assert record.outcome == Outcome.NOT_POSTED and "while encoding" in record.reason
     assert len(world.posts) == 1
+
+
+def test_renaming_a_tenant_keeps_its_stats_invitations_and_pacing(world, spec, engine_inputs, rc):
+    """The stats store and the cycle's latest results are keyed by the tenant's id (pacing/redis.py), so a rename
+    through the API leaves the stats, the targets API's stats and invitations and the cycle's inputs as they were;
+    the push API takes the new name (or the id), and the old name is no tenant any more."""
+    from configdb.models import Tenant
+    from tests.configdb.api_helpers import send
+
+    api = client_for(make_user("root", superuser=True))
+    tenant = Tenant.objects.get(name="Environment")
+    pushed = {"target": CHAT, "ready_agents": 6, "busy_agents": 2, "current": 1, "accepted": 40, "abandoned": 1,
+              "aht_s": 240.5}
+    assert send(api, "post", "/api/v1/pacing/stats/", {"tenant": "Environment",
+                                                       "snapshots": [pushed]}).status_code == 202
+    tick = base_tick()
+    before = run(spec, tick)
+    assert before.outcome == Outcome.POSTED, before.reason
+    rows_before = {r["name"]: r for r in api.get("/api/v1/pacing/targets/").json()["results"]}
+
+    renamed = send(api, "patch", f"/api/v1/tenants/{tenant.pk}/", {"name": "Environment Renamed"})
+    assert renamed.status_code == 200, renamed.content
+    # the stats store, by the tenant's id
+    kept = StatsStore(tenant.pk).get_many([CHAT])[CHAT]
+    assert (kept.ready_agents, kept.busy_agents, kept.aht_s) == (6.0, 2.0, 240.5)
+    # the targets API: the same stats, fresh, and the invitations of the cycle before the rename
+    rows = {r["name"]: r for r in api.get("/api/v1/pacing/targets/").json()["results"]}
+    assert rows[CHAT]["tenant"]["name"] == "Environment Renamed"
+    assert rows[CHAT]["stale"] is False and rows[CHAT]["stats"]["ready_agents"] == 6.0
+    assert rows[CHAT]["stats"]["taken_at"] == rows_before[CHAT]["stats"]["taken_at"]
+    assert rows[CHAT]["invitations"] == rows_before[CHAT]["invitations"]
+    assert rows[CHAT]["invitations"]["tick"] == tick
+    # the cycle (the cluster read again, as every dispatch does) paces the targets with the same inputs
+    after = run(get_cluster(CLUSTER), tick + 1)
+    assert after.outcome == Outcome.POSTED, after.reason
+    assert engine_inputs[-1].ready_agents.tolist() == engine_inputs[0].ready_agents.tolist()
+    assert engine_inputs[-1].ready_agents.sum() > 0                # not stale: stale targets get 0 ready agents
+    assert engine_inputs[-1].pending.tolist() == [world.pending(CHAT), world.pending(VOICE)]
+    # the push: the new name and the id reach the same tenant; the old name is refused, naming the field
+    for name_or_id in ("Environment Renamed", tenant.pk):
+        answer = send(api, "post", "/api/v1/pacing/stats/",
+                      {"tenant": name_or_id, "snapshots": [{**pushed, "ready_agents": 5}]})
+        assert answer.status_code == 202, answer.content
+        assert StatsStore(tenant.pk).get_many([CHAT])[CHAT].ready_agents == 5.0
+    old = send(api, "post", "/api/v1/pacing/stats/", {"tenant": "Environment", "snapshots": [pushed]})
+    assert old.status_code == 400 and old.json()["errors"] == ["tenant: no tenant 'Environment'."]
+    # no key carries a tenant's name
+    prefix = pacing_redis.key_prefix()
+    keys = {k.decode() for k in rc.scan_iter(match=f"{prefix}:*", count=1000)}
+    assert f"{prefix}:t{tenant.pk}:stats" in keys and f"{prefix}:t{tenant.pk}:invitations" in keys
+    assert not [k for k in keys if "Environment" in k]
+
+
+def test_renaming_a_cluster_starts_a_new_lease_history_and_fencing(world, spec, engine_inputs, rc):
+    """What docs/runtime.md ("Renaming a pacing cluster") says: the lease, its epoch counter, the tick claims, the
+    cycles' history and the pending counts are keyed by the cluster's NAME (GPE fences by that name too), so a
+    renamed cluster is a new one for them; the stats and invitations (by tenant id) are kept."""
+    from configdb import services
+
+    tick = base_tick()
+    first = run(spec, tick, "node-1")
+    assert first.outcome == Outcome.POSTED and first.epoch is not None
+    assert world.pending(CHAT) > 0
+    app = Application.objects.get(name=CLUSTER)
+    app.name = "Renamed Cluster"
+    services.save_object(app, fields=["name"])
+    renamed = get_cluster("Renamed Cluster")
+    # node-1 still holds the old name's lease (until its time-to-live), yet node-2 wins the new name's at once
+    second = run(renamed, tick, "node-2")
+    assert second.outcome == Outcome.POSTED, second.reason
+    server_s = int(rc.time()[0])
+    assert first.epoch <= second.epoch <= server_s                  # a fresh counter, seeded by the Redis clock
+    assert world.posts[-1]["cluster"] == "Renamed Cluster" and world.posts[-1]["tick"] == tick
+    assert world.posts[-2]["cluster"] == CLUSTER and world.posts[-2]["tick"] == tick   # the same tick, twice
+    assert engine_inputs[-1].pending.tolist() == [0.0, 0.0]         # the new name has no pending counts yet
+    assert engine_inputs[-1].ready_agents.tolist() == engine_inputs[0].ready_agents.tolist()   # stats kept
+    prefix = pacing_redis.key_prefix()
+    assert len(history.History(rc, "Renamed Cluster", prefix).cycles()) == 1
+    assert len(history.History(rc, CLUSTER, prefix).cycles()) == 1  # the old name's history is left behind
+    # renamed back: the old name's counter (it never expires) continues
+    app = Application.objects.get(pk=app.pk)
+    app.name = CLUSTER
+    services.save_object(app, fields=["name"])
+    cycle.reset()
+    rc.delete(f"{prefix}:lease:{{{CLUSTER}}}:holder")               # node-1's old lease, as if it had expired
+    third = run(get_cluster(CLUSTER), tick + 1, "node-2")
+    assert third.outcome == Outcome.POSTED, third.reason
+    assert third.epoch == first.epoch + 1

@@ -114,9 +114,9 @@ def test_targets_of_the_demo(admin, demo):
     assert admin.get(chat["agent_groups"][0]["url"]).status_code == 200
 
 
-def test_latest_stats_and_invitations_are_shown(admin, stats_redis):
+def test_latest_stats_and_invitations_are_shown(admin, stats_redis, demo):
     assert push(admin, [row(sent=50, declined=None)]).status_code == 202
-    stats_redis.hset(pacing_redis.tenant_key("Environment", "invitations"), CHAT,
+    stats_redis.hset(pacing_redis.tenant_key(demo.pk, "invitations"), CHAT,
                      json.dumps({"invitations": 4, "tick": 352112, "at": 1700000000.5}))
     chat, voice = results(admin)
     stats = chat["stats"]
@@ -219,7 +219,7 @@ def test_push_stores_and_answers_202(admin):
     response = push(admin, [row(), row(VOICE, ready_agents=0, aht_s=None, sent=7, declined=1, expired=0,
                                        taken_at=1_700_000_000)])
     assert response.status_code == 202 and body(response) == {"stored": 2}
-    stored = StatsStore("Environment").get_many([CHAT, VOICE])
+    stored = StatsStore(Tenant.objects.get(name="Environment")).get_many([CHAT, VOICE])
     assert stored[CHAT].ready_agents == 3.0 and stored[CHAT].sent is None
     assert stored[VOICE].taken_at == 1_700_000_000 and stored[VOICE].expired == 0.0
     assert response.status_code == 202 and str(stored[VOICE].aht_s) == "nan"
@@ -251,7 +251,7 @@ def errors_of(response) -> list[str]:
 def test_unknown_target_names_the_row(admin):
     errors = errors_of(push(admin, [row(), row(VOICE), row("Nope - chat")]))
     assert errors == ["snapshots[2].target: no pacing target named 'Nope - chat' in tenant 'Environment'."]
-    assert StatsStore("Environment").get_many([CHAT, VOICE]) == {}  # nothing stored
+    assert StatsStore(Tenant.objects.get(name="Environment")).get_many([CHAT, VOICE]) == {}  # nothing stored
 
 
 def test_another_tenants_target_is_unknown(admin, other):

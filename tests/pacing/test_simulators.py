@@ -329,7 +329,7 @@ class _MiniRedis:
 
 def test_round_trip_through_the_stats_store():
     stats = pytest.importorskip("pacing.stats")
-    store = stats.StatsStore("Environment", redis=_MiniRedis())
+    store = stats.StatsStore(1, redis=_MiniRedis())
     cc = ContactCentre(names=["Proactive Chat - chat", "Proactive Voice - voice"], agents=[4, 30], seed=2)
     assert cc.feed(store, taken_at=1000.0) == 2               # cold start: AHT unknown
     got = store.get_many(cc.names)

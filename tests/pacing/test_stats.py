@@ -125,7 +125,7 @@ class Counting:
 
 
 def test_round_trip(any_redis):
-    store = StatsStore("Environment")
+    store = StatsStore(1)
     assert store.redis is any_redis
     chat = snap(sent=50.0, declined=5.0, expired=2.0)
     voice = snap("Proactive Voice - voice", ready_agents=0.0, aht_s=math.nan)
@@ -139,9 +139,9 @@ def test_round_trip(any_redis):
     v = got["Proactive Voice - voice"]
     assert math.isnan(v.aht_s) and v.sent is None and v.declined is None and v.expired is None
     assert v.ready_agents == 0.0 and v.taken_at == voice.taken_at
-    # the key names the tenant, under the configured prefix; the hash expires
-    key = pacing_redis.tenant_key("Environment", "stats")
-    assert key.endswith(":Environment:stats") and any_redis.exists(key) and 0 < any_redis.ttl(key) <= 86_400
+    # the key names the tenant's id, under the configured prefix; the hash expires
+    key = pacing_redis.tenant_key(1, "stats")
+    assert key == f"{pacing_redis.key_prefix()}:t1:stats" and any_redis.exists(key) and 0 < any_redis.ttl(key) <= 86_400
     # a newer snapshot replaces the older one
     store.put_many([snap(ready_agents=7.0)])
     assert store.get_many(["Proactive Chat - chat"])["Proactive Chat - chat"].ready_agents == 7.0
@@ -149,14 +149,14 @@ def test_round_trip(any_redis):
 
 
 def test_tenants_are_kept_apart(embedded_redis):
-    StatsStore("Environment").put_many([snap(ready_agents=1.0)])
-    StatsStore("Other").put_many([snap(ready_agents=2.0)])
-    assert StatsStore("Environment").get_many(["Proactive Chat - chat"])["Proactive Chat - chat"].ready_agents == 1
-    assert StatsStore("Other").get_many(["Proactive Chat - chat"])["Proactive Chat - chat"].ready_agents == 2
+    StatsStore(1).put_many([snap(ready_agents=1.0)])
+    StatsStore(2).put_many([snap(ready_agents=2.0)])
+    assert StatsStore(1).get_many(["Proactive Chat - chat"])["Proactive Chat - chat"].ready_agents == 1
+    assert StatsStore(2).get_many(["Proactive Chat - chat"])["Proactive Chat - chat"].ready_agents == 2
 
 
 def test_prune_and_unreadable_entries(embedded_redis, caplog):
-    store = StatsStore("Environment")
+    store = StatsStore(1)
     store.put_many([snap("A - chat"), snap("B - chat")])
     embedded_redis.hset(store.key, mapping={"C - chat": b"{not json", "D - chat": b"1],[2", "E - chat": b"[1, 2]",
                                             "F - chat": b'{"ready_agents": 1}'})
@@ -171,8 +171,8 @@ def test_prune_and_unreadable_entries(embedded_redis, caplog):
 
 
 def test_invitations_written_by_the_cycle_are_read(embedded_redis):
-    store = StatsStore("Environment")
-    embedded_redis.hset(pacing_redis.tenant_key("Environment", "invitations"), mapping={
+    store = StatsStore(1)
+    embedded_redis.hset(pacing_redis.tenant_key(1, "invitations"), mapping={
         "Proactive Chat - chat": b'{"invitations": 4, "tick": 352112, "at": 1700000000.5}', "Bad": b"]"})
     assert store.get_invitations(["Proactive Chat - chat", "Bad", "None"]) == {
         "Proactive Chat - chat": {"invitations": 4, "tick": 352112, "at": 1700000000.5, "pending": None,
@@ -199,7 +199,7 @@ def test_state_for_gives_stale_and_missing_targets_no_agents(embedded_redis):
     from pacing.targets import GroupRef, QueueRef, Target
 
     now = time.time()
-    store = StatsStore("Environment")
+    store = StatsStore(1)
     store.put_many([
         snap("Fresh - chat", taken_at=now - 1, ready_agents=10.0, busy_agents=0.0, current=0.0, sent=80.0),
         snap("Old - chat", taken_at=now - 31, ready_agents=10.0, busy_agents=5.0),
@@ -261,8 +261,8 @@ def test_embedded_redis_under_var_dir_is_shared_across_processes(settings, tmp_p
         assert int(child.stdout.strip()) == client.pid  # the child joined the same server ...
         assert client.get(b"written-by") == b"child"
         assert server.is_running() and client.ping()  # ... and left it running for us when it exited
-        StatsStore("Environment").put_many([snap()])
-        assert set(StatsStore("Environment").get_many(["Proactive Chat - chat"])) == {"Proactive Chat - chat"}
+        StatsStore(1).put_many([snap()])
+        assert set(StatsStore(1).get_many(["Proactive Chat - chat"])) == {"Proactive Chat - chat"}
     finally:
         pacing_redis.reset_clients(target)
     server.wait(timeout=10)  # the last client out shut the server down ...
@@ -272,3 +272,19 @@ def test_embedded_redis_under_var_dir_is_shared_across_processes(settings, tmp_p
         assert client.get(b"written-by") == b"child"
     finally:
         pacing_redis.reset_clients(target)
+
+
+def test_the_keys_are_the_tenants_id_never_its_name(settings):
+    settings.PACING_REDIS_PREFIX = "p"
+    assert pacing_redis.tenant_key(7, "stats") == "p:t7:stats"
+    assert pacing_redis.tenant_key(7, "invitations") == "p:t7:invitations"
+    for wrong in ("Environment", "7", b"7", True, None, 7.0):
+        with pytest.raises(TypeError):
+            pacing_redis.tenant_key(wrong, "stats")
+        with pytest.raises(TypeError):
+            StatsStore(wrong, redis=object())
+    from pacing.history import History
+
+    assert History(None, "C", "p").invitations_key(7) == "p:t7:invitations"
+    with pytest.raises(TypeError):
+        History(None, "C", "p").invitations_key("Environment")

@@ -51,8 +51,8 @@ class Command(BaseCommand):
         parser.add_argument("--speed", type=float, default=1.0, help="simulated seconds per second (default 1)")
         parser.add_argument("--token-ttl", type=int, default=3600, help="token lifetime, s (default %(default)s)")
         parser.add_argument("--stats-tenant", default="Environment",
-                            help="feed the stats store of this tenant with the world's statistics "
-                                 "(default %(default)s)")
+                            help="feed the stats store of this tenant (name, or id) with the world's "
+                                 "statistics (default %(default)s)")
         parser.add_argument("--no-stats", action="store_true", help="do not feed the stats store")
 
     def handle(self, *args, **options):
@@ -100,8 +100,22 @@ class Command(BaseCommand):
         except ImportError:
             self.stderr.write("pacing.stats is not available: the simulator will not feed the stats store.")
             return None
+        from configdb.models import Tenant
+
+        # Resolved once, by name (or id when all digits): the store is keyed by the id, so a rename while the
+        # simulator runs keeps feeding the same tenant.
+        lookup = {"pk": int(tenant)} if tenant.isdigit() else {"name": tenant}
         try:
-            return StatsStore(tenant)
+            tenant_id = Tenant.objects.filter(**lookup).values_list("pk", flat=True).first()
+        except Exception as exc:  # the database may be unreachable: serve GPE anyway
+            self.stderr.write(f"cannot look up tenant {tenant!r} ({exc}); the simulator will not feed the stats "
+                              "store.")
+            return None
+        if tenant_id is None:
+            self.stderr.write(f"no tenant {tenant!r}: the simulator will not feed the stats store.")
+            return None
+        try:
+            return StatsStore(tenant_id)
         except Exception as exc:  # Redis may be unreachable: serve GPE anyway
             self.stderr.write(f"stats store unavailable ({exc}); the simulator will not feed it.")
             return None
