@@ -10,7 +10,7 @@ import django_filters
 from django.db.models import Q
 from rest_framework import exceptions
 
-from configdb.filtersets import INT_RANGE, NaturalKeyFilter
+from configdb.filtersets import INT_RANGE, NaturalKeyFilter, UTCIsoDateTimeFilter
 from configdb.models import AlarmCategory
 
 from .models import Alarm, AlarmState
@@ -30,8 +30,8 @@ class AlarmFilterSet(django_filters.FilterSet):
     source = django_filters.CharFilter(field_name="source")
     tenant = NaturalKeyFilter(field_name="tenant", label="tenant (id or name)")
     acknowledged = django_filters.CharFilter(method="filter_acknowledged", label="true: acknowledged; false: not yet")
-    detected_after = django_filters.IsoDateTimeFilter(field_name="last_detected", lookup_expr="gte")
-    detected_before = django_filters.IsoDateTimeFilter(field_name="last_detected", lookup_expr="lte")
+    detected_after = UTCIsoDateTimeFilter(field_name="last_detected", lookup_expr="gte")
+    detected_before = UTCIsoDateTimeFilter(field_name="last_detected", lookup_expr="lte")
     q = django_filters.CharFilter(method="search", label="Search condition, source, node and message")
 
     class Meta:

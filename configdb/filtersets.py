@@ -12,7 +12,10 @@ exactly (the section and key are never turned into ORM lookups), and a secret ke
 
 from __future__ import annotations
 
+import datetime
+
 import django_filters
+from django import forms
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
@@ -28,6 +31,39 @@ from .secrets import is_secret_key
 
 #: the integers both databases hold (a signed 64-bit integer)
 INT_RANGE = [MinValueValidator(-(2**63)), MaxValueValidator(2**63 - 1)]
+
+
+def _in_utc(value):
+    """A date-time filter's value in UTC, before it reaches the database: Python accepts offsets up to ±23:59
+    but PostgreSQL refuses those beyond ±15:59 (a 500 on ``?modified__gte=…-22:17``). A value with no UTC
+    equivalent within years 1–9999 is refused (400 naming the parameter)."""
+    if value is not None and value.tzinfo is not None:
+        try:
+            return value.astimezone(datetime.UTC)
+        except OverflowError:
+            raise forms.ValidationError("Enter a date and time between years 1 and 9999 in UTC.",
+                                        code="invalid") from None
+    return value
+
+
+class UTCDateTimeField(forms.DateTimeField):
+    """The generated date-time filters' field (Django's formats), its value in UTC (``_in_utc``)."""
+
+    def to_python(self, value):
+        return _in_utc(super().to_python(value))
+
+
+class UTCIsoDateTimeField(django_filters.fields.IsoDateTimeField):
+    """An ISO 8601 date and time, in UTC (``_in_utc``)."""
+
+    def to_python(self, value):
+        return _in_utc(super().to_python(value))
+
+
+class UTCIsoDateTimeFilter(django_filters.IsoDateTimeFilter):
+    """``IsoDateTimeFilter`` with ``UTCIsoDateTimeField``: every date-time filter of the API."""
+
+    field_class = UTCIsoDateTimeField
 
 
 class NaturalKeyFilter(django_filters.CharFilter):
@@ -131,13 +167,15 @@ def filterset_for(model: type[models.Model], search_fields: tuple[str, ...] = ("
     for flt in filterset.base_filters.values():
         if isinstance(flt, django_filters.NumberFilter):  # and the ?x__in= lists of numbers, item by item
             flt.extra["validators"] = INT_RANGE
+        elif isinstance(flt, django_filters.DateTimeFilter) and not isinstance(flt, UTCIsoDateTimeFilter):
+            flt.field_class = UTCDateTimeField
     return filterset
 
 
 class ObjectChangeFilterSet(django_filters.FilterSet):
     object_type = django_filters.CharFilter(method="filter_object_type", label="app_label.model, e.g. configdb.dn")
-    time_after = django_filters.IsoDateTimeFilter(field_name="time", lookup_expr="gte")
-    time_before = django_filters.IsoDateTimeFilter(field_name="time", lookup_expr="lte")
+    time_after = UTCIsoDateTimeFilter(field_name="time", lookup_expr="gte")
+    time_before = UTCIsoDateTimeFilter(field_name="time", lookup_expr="lte")
     user = django_filters.CharFilter(field_name="user__username")
 
     class Meta:

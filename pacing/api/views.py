@@ -151,6 +151,8 @@ class StatsPushView(views.APIView):
             problems.append("tenant: required.")
         elif isinstance(raw_tenant, bool) or not isinstance(raw_tenant, str | int) or raw_tenant == "":
             problems.append("tenant: expected the tenant's name or id.")
+        elif isinstance(raw_tenant, str) and "\x00" in raw_tenant:   # PostgreSQL refuses NUL in a query
+            problems.append("tenant: contains a NUL character.")
         else:
             lookup = {"pk": raw_tenant} if isinstance(raw_tenant, int) else {"name": raw_tenant[:255]}
             tenant = access.scope(Tenant.objects.filter(**lookup), request.user).first()

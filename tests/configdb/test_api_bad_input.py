@@ -263,3 +263,31 @@ def test_unknown_fields_are_reported_with_every_other_problem(client):
                     {"application": "Stat_Server", "port_id": "x y", "port": 70000, "colour": "red"})
     assert response.status_code == 400
     assert set(body(response)) == {"colour", "port_id", "port"}
+
+
+# --- found by the schemathesis fuzz (tests/pacingsite/test_fuzz_api.py) on PostgreSQL ------------------------
+
+
+@pytest.mark.parametrize("route, parameter", [("skills", "modified__gte"), ("dns", "created__lte"),
+                                              ("changes", "time_after"), ("alarms", "detected_before")])
+def test_a_date_time_filter_with_any_offset_python_reads_is_answered(client, route, parameter):
+    """PostgreSQL refuses time-zone offsets beyond ±15:59 (it was a 500); the value is converted to UTC first."""
+    response = client.get(url(route), {parameter: "0601-01-16T11:09:40.401040-22:17"})
+    assert response.status_code == 200, response.content
+    # no UTC equivalent within years 1-9999: a 400 naming the parameter
+    response = client.get(url(route), {parameter: "0001-01-01T00:00:00+01:00"})
+    assert response.status_code == 400 and parameter in body(response), response.content
+
+
+def test_a_converted_date_time_filter_still_filters(client):
+    import datetime
+
+    from configdb.models import Tenant
+
+    made = Tenant.objects.get(name="Environment").created
+    # one hour after it, written at +23:00: 22 hours before it in UTC
+    before = (made + datetime.timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%S.%f+23:00")
+    after = (made + datetime.timedelta(hours=24)).strftime("%Y-%m-%dT%H:%M:%S.%f+23:00")
+    for since, listed in ((before, True), (after, False)):
+        rows = body(client.get(url("tenants"), {"created__gte": since}))["results"]
+        assert ("Environment" in [t["name"] for t in rows]) is listed, since

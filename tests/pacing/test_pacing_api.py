@@ -335,3 +335,12 @@ def test_nan_and_infinity_are_malformed_json(admin, raw):
 
 def test_push_only_posts(admin):
     assert admin.get(STATS).status_code == 405
+
+
+@pytest.mark.parametrize(("tenant", "error"), [
+    ("Environment\x00", "tenant: contains a NUL character."),             # was a 500 on PostgreSQL
+    (2**70, "tenant: expected the tenant's name or id."),                 # beyond a 64-bit id (the parser's)
+])
+def test_a_tenant_no_database_can_look_up_is_400(admin, tenant, error):
+    response = push(admin, [row()], tenant=tenant)
+    assert response.status_code == 400 and errors_of(response) == [error]
