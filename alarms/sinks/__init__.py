@@ -276,7 +276,8 @@ def configure(*, syslog_url: str | None = None, webhook_url: str | None = None, 
     for problem in found:
         log.error("Alarm sink configuration: %s", problem)
     for dispatcher in old or ():
-        dispatcher.close(timeout=0.5)
+        # long enough for a delivery in flight to time out and finish, so no thread outlives the reset
+        dispatcher.close(timeout=2.0)
     return new
 
 
@@ -313,7 +314,8 @@ def reset() -> None:
     with _state.lock:
         old, _state.sinks, _state.problems = _state.sinks, None, []
     for dispatcher in old or ():
-        dispatcher.close(timeout=0.5)
+        # long enough for a delivery in flight to time out and finish, so no thread outlives the reset
+        dispatcher.close(timeout=2.0)
 
 
 def _after_fork_in_child() -> None:

