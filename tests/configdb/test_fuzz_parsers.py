@@ -1,5 +1,5 @@
 """Hypothesis tests of the two parsers of untrusted text: the options text format (configdb/options.py) and the
-configuration document (configdb/transfer.py). Whatever they are given, they either succeed or raise their
+configuration document (configdb/transfer/). Whatever they are given, they either succeed or raise their
 documented error — ``OptionsError`` (a ValueError listing each problem), ``TransferError`` — never anything else.
 Derandomised and bounded (a few seconds each)."""
 

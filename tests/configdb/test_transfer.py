@@ -1,4 +1,4 @@
-"""Export and import of a tenant's whole configuration (configdb/transfer.py): commands and API."""
+"""Export and import of a tenant's whole configuration (the configdb/transfer package): commands and API."""
 
 from __future__ import annotations
 
@@ -630,12 +630,12 @@ def test_documents_that_cannot_be_read(db, tmp_path, content, message, problem):
 
 
 def test_a_file_over_the_limit_is_refused_unread(db, tmp_path, monkeypatch):
-    monkeypatch.setattr(transfer, "MAX_DOCUMENT_BYTES", 1024)
+    monkeypatch.setattr(transfer.document, "MAX_DOCUMENT_BYTES", 1024)
     message, _errors = failing_import(write(tmp_path, " " * 2000))
     assert message == "The document is larger than 0 MiB."
-    assert transfer.MAX_DOCUMENT_BYTES == 1024
+    assert transfer.document.MAX_DOCUMENT_BYTES == 1024
     monkeypatch.undo()
-    assert transfer.MAX_DOCUMENT_BYTES == 64 * 1024 * 1024
+    assert transfer.document.MAX_DOCUMENT_BYTES == 64 * 1024 * 1024
 
 
 def test_a_missing_file_is_a_clear_error(db, tmp_path):

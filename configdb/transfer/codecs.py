@@ -1,0 +1,317 @@
+"""Field codecs: how one field of a record is written into the document (``dump``) and read back (``clean``).
+
+``clean`` turns a document's value into the model's value or raises :class:`Problem` naming what is wrong;
+the value rules themselves are the model's (``full_clean()`` runs on every object written) and the options
+rules are ``configdb.options``' (the API's OptionsSerializerField checks the same way).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db import models
+
+from .. import crypto
+from .. import options as opts
+from ..secrets import is_secret_key
+from .document import Problem
+
+
+def _type_name(value: object) -> str:
+    if isinstance(value, bool):
+        return "true/false"
+    return {dict: "an object", list: "a list", str: "text", int: "a number", float: "a decimal number",
+            type(None): "null"}.get(type(value), type(value).__name__)
+
+
+def _name(value: object) -> str:
+    if not isinstance(value, str):
+        raise Problem(f"must be a name (text), not {_type_name(value)}.")
+    if not value:
+        raise Problem("must not be empty.")
+    if "\x00" in value:
+        raise Problem("contains a NUL character.")
+    return value
+
+
+def _decrypt_token(value: str) -> str:
+    if not crypto.is_encrypted(value):
+        raise Problem(f"a secret must be written as an encrypted {crypto.PREFIX}… token; this format never holds "
+                      "a secret in clear.")
+    try:
+        return crypto.decrypt(value)
+    except (crypto.SecretDecryptionError, UnicodeDecodeError):
+        raise Problem("the secret does not decrypt with this installation's PACING_SECRETS_KEY (the file was "
+                      "exported with another key, or the token is damaged).") from None
+
+
+# -- field kinds: how one field is written (dump) and read back (clean) ------------------------------
+
+
+class Kind:
+    def default(self, model, name):
+        return model._meta.get_field(name).get_default()
+
+    def clean(self, value):
+        return value
+
+    def dump(self, obj, name, ex):
+        return getattr(obj, name)
+
+
+class Text(Kind):
+    def clean(self, value):
+        if not isinstance(value, str):
+            raise Problem(f"must be text, not {_type_name(value)}.")
+        if "\x00" in value:
+            raise Problem("contains a NUL character.")
+        return value
+
+
+class Int(Kind):
+    def __init__(self, nullable: bool = False):
+        self.nullable = nullable
+
+    def clean(self, value):
+        if value is None and self.nullable:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise Problem(f"must be a whole number{' or null' if self.nullable else ''}, not {_type_name(value)}.")
+        return value
+
+
+class Bool(Kind):
+    def clean(self, value):
+        if not isinstance(value, bool):
+            raise Problem(f"must be true or false, not {_type_name(value)}.")
+        return value
+
+
+class Json(Kind):
+    """Free JSON kept as it is (a template's option metadata)."""
+
+    def clean(self, value):
+        if not isinstance(value, dict):
+            raise Problem(f"must be an object, not {_type_name(value)}.")
+        return value
+
+
+class Options(Kind):
+    """An options table; secret values are tokens in the file, plain text once read."""
+
+    def default(self, model, name):
+        return {}
+
+    def clean(self, value):
+        if not isinstance(value, dict):
+            raise Problem(f"must be an object of sections, each an object of keys and text values, "
+                          f"not {_type_name(value)}.")
+        plain, problems = {}, []
+        for section, keys in value.items():
+            if not isinstance(keys, dict):
+                plain[section] = keys  # opts.validate names the problem
+                continue
+            plain[section] = {}
+            for key, item in keys.items():
+                if isinstance(item, str) and item and is_secret_key(key):
+                    try:
+                        secret = _decrypt_token(item)
+                    except Problem as exc:
+                        problems.append(f"section '{section[:80]}', key '{key[:80]}': {exc.messages[0]}")
+                        continue
+                    plain[section][key] = secret
+                else:
+                    plain[section][key] = item
+        if problems:
+            raise Problem(*problems)
+        try:
+            opts.validate(plain)
+        except opts.OptionsError as exc:
+            raise Problem(*exc.problems) from None
+        return plain
+
+    def dump(self, obj, name, ex):
+        return ex.options(obj, name)
+
+
+class Secret(Kind):
+    """A secret field (a DAP's password): a token in the file, or "" for none."""
+
+    def clean(self, value):
+        Text().clean(value)
+        return _decrypt_token(value) if value else ""
+
+    def dump(self, obj, name, ex):
+        return ex.secret(obj, name)
+
+
+class Ref(Kind):
+    """A foreign key, written as the related object's name."""
+
+    def __init__(self, target: str, nullable: bool = True):
+        self.target = target
+        self.nullable = nullable
+
+    def default(self, model, name):
+        return None
+
+    def clean(self, value):
+        if value is None and self.nullable:
+            return None
+        return _name(value)
+
+    def dump(self, obj, name, ex):
+        related = getattr(obj, name)
+        return None if related is None else related.name
+
+
+class FolderPath(Kind):
+    """A folder, written as its path: the folder names, outermost first."""
+
+    def __init__(self, nullable: bool = True):
+        self.nullable = nullable
+
+    def default(self, model, name):
+        return None
+
+    def clean(self, value):
+        if value is None and self.nullable:
+            return None
+        if not isinstance(value, list) or not value:
+            raise Problem("must be a folder path: a list of folder names, outermost first"
+                          f"{', or null' if self.nullable else ''}.")
+        return tuple(_name(part) for part in value)
+
+    def dump(self, obj, name, ex):
+        return ex.path(obj.folder_id)
+
+
+def _unique_items(value: list, parse, twice) -> list:
+    """Parse each item of a list of references; every bad or repeated item is a problem naming its index."""
+    items, problems = [], []
+    for index, item in enumerate(value):
+        try:
+            parsed = parse(item)
+        except Problem as exc:
+            problems.append(f"[{index}]: {exc.messages[0]}")
+            continue
+        if parsed in items:
+            problems.append(f"[{index}]: {twice(parsed)}")
+            continue
+        items.append(parsed)
+    if problems:
+        raise Problem(*problems, attached=True)
+    return items
+
+
+def _dn_ref(item) -> tuple[str, str]:
+    if not isinstance(item, dict) or set(item) != {"switch", "number"}:
+        raise Problem('must be {"switch": name, "number": number}.')
+    return _name(item["switch"]), _name(item["number"])
+
+
+class Names(Kind):
+    """A many-to-many field, written as the sorted names of the linked objects."""
+
+    def __init__(self, attr: str = "name"):
+        self.attr = attr
+
+    def default(self, model, name):
+        return []
+
+    def clean(self, value):
+        if not isinstance(value, list):
+            raise Problem(f"must be a list of names, not {_type_name(value)}.")
+        return _unique_items(value, _name, lambda name: f"'{name}' is listed twice.")
+
+    def dump(self, obj, name, ex):
+        return sorted(getattr(related, self.attr) for related in getattr(obj, name).all())
+
+
+class DNRefs(Kind):
+    """Origination DNs: ``[{"switch": name, "number": n}, …]``."""
+
+    def default(self, model, name):
+        return []
+
+    def clean(self, value):
+        if not isinstance(value, list):
+            raise Problem(f"must be a list of {{\"switch\": name, \"number\": number}}, not {_type_name(value)}.")
+        return _unique_items(value, _dn_ref, lambda ref: f"DN '{ref[1]}' of switch '{ref[0]}' is listed twice.")
+
+    def dump(self, obj, name, ex):
+        return [{"switch": s, "number": n}
+                for s, n in sorted((dn.switch.name, dn.number) for dn in getattr(obj, name).all())]
+
+
+@dataclass(frozen=True)
+class RowSpec:
+    """Rows that belong to an object (ports, connections, skill levels), nested in its record."""
+
+    model: type[models.Model]
+    fields: dict[str, Kind]
+    required: tuple[str, ...]
+    key: tuple[str, ...]
+
+    def label(self, row: dict) -> str:
+        return ":".join(str(row.get(k)) for k in self.key)
+
+
+class Rows(Kind):
+    def __init__(self, spec: RowSpec):
+        self.spec = spec
+
+    def default(self, model, name):
+        return []
+
+    def clean(self, value):
+        if not isinstance(value, list):
+            raise Problem(f"must be a list of objects, not {_type_name(value)}.")
+        rows, keys, problems = [], set(), []
+        for index, item in enumerate(value):
+            data, found = _clean_fields(self.spec.fields, self.spec.required, item, self.spec.model)
+            label = f"[{index}] ({self.spec.label(data)})" if data and all(k in data for k in self.spec.key) \
+                else f"[{index}]"
+            if not found:
+                key = tuple(data[k] for k in self.spec.key)
+                if key in keys:
+                    found.append("listed twice.")
+                keys.add(key)
+            if found:
+                problems += [f"{label}: {p}" for p in found]
+                continue
+            rows.append(data)
+        if problems:
+            raise Problem(*problems, attached=True)
+        return rows
+
+    def dump(self, obj, name, ex):
+        rows = [{n: kind.dump(row, n, ex) for n, kind in self.spec.fields.items()} for row in getattr(obj, name).all()]
+        return sorted(rows, key=lambda row: tuple(str(row[k]) for k in self.spec.key))
+
+
+def _clean_fields(fields: dict[str, Kind], required: tuple[str, ...], raw: object, model):
+    """(cleaned values, problems) of one record; secrets decrypted."""
+    if not isinstance(raw, dict):
+        return None, [f"must be an object, not {_type_name(raw)}."]
+    problems: list[str] = []
+    unknown = [str(k)[:80] for k in raw if k not in fields]
+    if unknown:
+        problems.append(f"unknown key{'s' if len(unknown) > 1 else ''} {', '.join(map(repr, unknown[:20]))} "
+                        f"(known: {', '.join(fields)}).")
+    data = {}
+    for name, kind in fields.items():
+        if name in raw:
+            try:
+                value = kind.clean(raw[name])
+            except Problem as exc:
+                problems += [f"{name}{m}" if exc.attached else f"{name}: {m}" for m in exc.messages]
+                continue
+        elif name in required:
+            problems.append(f"{name}: missing; it is required.")
+            continue
+        else:
+            value = kind.default(model, name)
+        data[name] = value
+    return data, problems
+
