@@ -24,7 +24,6 @@ from rest_framework import exceptions
 
 from . import options as opts
 from . import validators
-from .api.fields import natural_name_field
 from .models import ObjectChange
 from .models.fields import EncryptedTextField, OptionsField
 from .secrets import is_secret_key
@@ -77,7 +76,7 @@ class NaturalKeyFilter(django_filters.CharFilter):
                 raise exceptions.ValidationError({self.field_name: "No object has so large an id."})
             return qs.filter(**{f"{self.field_name}_id": int(value)})
         related = qs.model._meta.get_field(self.field_name).related_model
-        return qs.filter(**{f"{self.field_name}__{natural_name_field(related)}": validators.normalize(value)})
+        return qs.filter(**{f"{self.field_name}__{related.name_field()}": validators.normalize(value)})
 
 
 class ConfigFilterSet(django_filters.FilterSet):

@@ -44,7 +44,7 @@ from .models.fields import OptionsField
 
 __all__ = [
     "ObjectGone", "StaleObject", "check_same_tenant", "check_move", "check_version", "check_write", "clone_object",
-    "delete_object", "export_options", "import_options", "lock", "options_fields", "prepare",
+    "delete_object", "export_options", "import_options", "lock", "name_and_scope", "options_fields", "prepare",
     "sealed_secret_warnings", "save_object", "set_links", "set_state", "tenant_references", "version_of",
 ]
 
@@ -326,23 +326,10 @@ def _unique_copy(model: type[models.Model], field: str, value: str, **scope) -> 
     return candidate
 
 
-#: the field that names each model's objects, and what its uniqueness is scoped by
-NAME_FIELDS: dict[str, tuple[str, tuple[str, ...]]] = {
-    "tenant": ("name", ()),
-    "host": ("name", ()),
-    "applicationtemplate": ("name", ()),
-    "application": ("name", ()),
-    "databaseaccesspoint": ("name", ()),
-    "switch": ("name", ("tenant",)),
-    "dn": ("number", ("switch",)),
-    "virtualqueue": ("number", ("switch",)),
-    "mediatype": ("name", ("tenant",)),
-    "skill": ("name", ("tenant",)),
-    "person": ("user_name", ()),
-    "agentgroup": ("name", ("tenant",)),
-    "alarmcondition": ("name", ("tenant",)),
-    "transaction": ("name", ("tenant", "transaction_type")),
-}
+def name_and_scope(model: type[models.Model]) -> tuple[str, tuple[str, ...]]:
+    """The field that names the model's objects and the fields its uniqueness is scoped by: the model's
+    declared natural key (configdb/models/base.py)."""
+    return model.name_field(), model.scope_fields()
 
 
 @transaction.atomic
@@ -351,7 +338,7 @@ def clone_object(obj: models.Model, *, user=None) -> models.Model:
     ports, connections and tenants. The copy is validated like any new object (in the same tenant, so it
     needs a read-write grant there)."""
     model = type(obj)
-    name_field, scope_fields = NAME_FIELDS[model._meta.model_name]
+    name_field, scope_fields = name_and_scope(model)
     scope = {f: getattr(obj, f) for f in scope_fields}
     m2m = {f.name: list(getattr(obj, f.name).all()) for f in model._meta.many_to_many}
     original_pk = obj.pk

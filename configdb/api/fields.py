@@ -11,16 +11,12 @@ from rest_framework import serializers
 from .. import options as opts
 from .. import validators
 
-#: the field that names each model's objects (what scripts write instead of an id)
-NATURAL_NAME = {
-    "dn": "number",
-    "virtualqueue": "number",
-    "person": "user_name",
-}
-
 
 def natural_name_field(model) -> str:
-    return NATURAL_NAME.get(model._meta.model_name, "name")
+    """The field that names a model's objects (what scripts write instead of an id): the last of the model's
+    declared ``natural_key_fields`` (configdb/models/base.py)."""
+    name_field = getattr(model, "name_field", None)
+    return name_field() if name_field is not None else "name"
 
 
 @lru_cache(maxsize=256)

@@ -12,6 +12,8 @@ class Access(models.TextChoices):
 
 
 class TenantGrant(FieldNamedConstraints):
+
+    natural_key_fields = ("user", "tenant")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="tenant_grants")
     tenant = models.ForeignKey("configdb.Tenant", on_delete=models.CASCADE, related_name="grants")
     access = models.CharField(max_length=8, choices=Access.choices, default=Access.READ)

@@ -13,6 +13,8 @@ from .fields import OptionsField
 class MediaType(ConfigObject):
     """A media type (Configuration Server keeps them as the ``MediaType`` business attribute)."""
 
+    natural_key_fields = ("tenant", "name")
+
     folder_type = FolderType.MEDIA_TYPES
 
     name = models.CharField(max_length=64, help_text="As written in a virtual queue's pacing/media, e.g. chat.")
@@ -28,11 +30,11 @@ class MediaType(ConfigObject):
     def __str__(self):
         return self.name
 
-    def natural_key(self):
-        return (self.tenant.name, self.name)
 
 
 class Skill(ConfigObject):
+
+    natural_key_fields = ("tenant", "name")
     folder_type = FolderType.SKILLS
 
     name = models.CharField(max_length=255)
@@ -47,12 +49,12 @@ class Skill(ConfigObject):
     def __str__(self):
         return self.name
 
-    def natural_key(self):
-        return (self.tenant.name, self.name)
 
 
 class Person(ConfigObject):
     """A person; ``is_agent`` persons take interactions of their ``media_types``."""
+
+    natural_key_fields = ("user_name",)
 
     folder_type = FolderType.PERSONS
 
@@ -76,11 +78,11 @@ class Person(ConfigObject):
     def __str__(self):
         return self.user_name
 
-    def natural_key(self):
-        return (self.user_name,)
 
 
 class SkillLevel(FieldNamedConstraints):
+
+    natural_key_fields = ("person", "skill")
     person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="skill_levels")
     skill = models.ForeignKey(Skill, on_delete=models.CASCADE, related_name="levels")
     level = models.PositiveSmallIntegerField(default=1, validators=[MinValueValidator(0), MaxValueValidator(1000)])
@@ -173,6 +175,8 @@ class AgentGroup(ConfigObject):
     virtual queue it lists (seeds/pacing-deployment-guide.txt, Agent groups).
     """
 
+    natural_key_fields = ("tenant", "name")
+
     folder_type = FolderType.AGENT_GROUPS
 
     name = models.CharField(max_length=255)
@@ -197,8 +201,6 @@ class AgentGroup(ConfigObject):
     def __str__(self):
         return self.name
 
-    def natural_key(self):
-        return (self.tenant.name, self.name)
 
     def clean(self):
         super().clean()
@@ -216,6 +218,8 @@ class AgentGroup(ConfigObject):
 
 class OriginationDN(FieldNamedConstraints):
     """A row of an agent group's Origination DNs tab."""
+
+    natural_key_fields = ("agent_group", "dn")
 
     agent_group = models.ForeignKey(AgentGroup, on_delete=models.CASCADE)
     dn = models.ForeignKey("configdb.DN", on_delete=models.CASCADE, verbose_name="DN")

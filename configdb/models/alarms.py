@@ -23,6 +23,8 @@ class DetectSelection(models.TextChoices):
 
 
 class AlarmCondition(ConfigObject):
+
+    natural_key_fields = ("tenant", "name")
     folder_type = FolderType.ALARM_CONDITIONS
 
     name = models.CharField(max_length=255)
@@ -49,8 +51,6 @@ class AlarmCondition(ConfigObject):
     def __str__(self):
         return self.name
 
-    def natural_key(self):
-        return (self.tenant.name, self.name)
 
     def clean(self):
         super().clean()

@@ -84,6 +84,8 @@ port_validators = [MinValueValidator(1), MaxValueValidator(65535)]
 class ApplicationTemplate(ConfigObject):
     """An application template: type, version, default options (.apd) and option metadata (.xml)."""
 
+    natural_key_fields = ("name",)
+
     folder_type = FolderType.APPLICATION_TEMPLATES
 
     name = models.CharField(max_length=255, unique=True)
@@ -102,8 +104,6 @@ class ApplicationTemplate(ConfigObject):
     def __str__(self):
         return self.name
 
-    def natural_key(self):
-        return (self.name,)
 
     def clean(self):
         super().clean()
@@ -117,6 +117,8 @@ class ApplicationTemplate(ConfigObject):
 
 class Application(ConfigObject):
     """A Configuration Server application (server or client)."""
+
+    natural_key_fields = ("name",)
 
     folder_type = FolderType.APPLICATIONS
 
@@ -153,8 +155,6 @@ class Application(ConfigObject):
     def __str__(self):
         return self.name
 
-    def natural_key(self):
-        return (self.name,)
 
     def clean(self):
         super().clean()
@@ -196,6 +196,8 @@ class Application(ConfigObject):
 class ApplicationTenant(FieldNamedConstraints):
     """A row of an application's Tenants tab: a tenant the application serves."""
 
+    natural_key_fields = ("application", "tenant")
+
     application = models.ForeignKey(Application, on_delete=models.CASCADE)
     tenant = models.ForeignKey("configdb.Tenant", on_delete=models.CASCADE)
 
@@ -212,6 +214,8 @@ class ApplicationTenant(FieldNamedConstraints):
 
 class Port(FieldNamedConstraints):
     """A listening port of an application (the Ports tab): ``default``, ``clustering``, …"""
+
+    natural_key_fields = ("application", "port_id")
 
     application = models.ForeignKey(Application, on_delete=models.CASCADE, related_name="ports")
     port_id = models.CharField("ID", max_length=64, validators=[port_id_validator])
@@ -259,6 +263,8 @@ class Port(FieldNamedConstraints):
 
 class Connection(FieldNamedConstraints):
     """A connection from an application to another one's port (the Connections tab)."""
+
+    natural_key_fields = ("application", "server", "port_id")
 
     application = models.ForeignKey(Application, on_delete=models.CASCADE, related_name="connections")
     server = models.ForeignKey(Application, on_delete=models.PROTECT, related_name="connected_from")

@@ -43,7 +43,27 @@ class RestrictedQuerySet(models.QuerySet):
 
 
 class RestrictedManager(models.Manager.from_queryset(RestrictedQuerySet)):
-    pass
+    def get_by_natural_key(self, *key):
+        """The object whose ``natural_key()`` is ``key`` (Django's protocol: DoesNotExist when there is none).
+        A related object in the key is given by its own natural key (flattened) or as the object itself."""
+        model = self.model
+        values = list(key)
+        lookup = model.natural_key_lookup(values)
+        if values:
+            raise ValueError(f"{model.__name__}.get_by_natural_key: {len(key)} values are too many.")
+        return self.get(**lookup)
+
+
+def natural_key_length(model) -> int:
+    """How many values ``model``'s flattened natural key holds (a related object's key counts whole)."""
+    if hasattr(model, "natural_key_size"):
+        return model.natural_key_size()
+    return 1  # a model of another app (a user: its user name)
+
+
+def _lookup_other(model, name: str, values: list) -> dict:
+    """The part of a lookup for a related model of another app (auth's user: its natural key is the user name)."""
+    return {f"{name}__{model.USERNAME_FIELD}": values.pop(0)}
 
 
 class FieldNamedConstraints(models.Model):
@@ -54,8 +74,66 @@ class FieldNamedConstraints(models.Model):
 
     objects = RestrictedManager()
 
+    #: The identity of an object, declared once per model: the fields that scope its name (a tenant, a switch,
+    #: an application), then the field users name it by. ``natural_key()``, ``get_by_natural_key()``, the API's
+    #: name-or-id fields and filters, clone and the configuration transfer all read it. The database's
+    #: uniqueness rule on the same fields is the model's own constraint.
+    natural_key_fields: tuple[str, ...] = ("name",)
+
     class Meta:
         abstract = True
+
+    @classmethod
+    def name_field(cls) -> str:
+        """The field users name an object by (a DN's number, a person's user name, else its name)."""
+        return cls.natural_key_fields[-1]
+
+    @classmethod
+    def scope_fields(cls) -> tuple[str, ...]:
+        """The fields the name is unique within (empty: unique in the whole configuration)."""
+        return cls.natural_key_fields[:-1]
+
+    def natural_key(self) -> tuple:
+        """The values of ``natural_key_fields``, a related object's as its own natural key (flattened)."""
+        key: list = []
+        for name in self.natural_key_fields:
+            field = self._meta.get_field(name)
+            if field.is_relation:
+                related = getattr(self, name)
+                if related is None:
+                    key.extend((None,) * natural_key_length(field.related_model))
+                else:
+                    key.extend(related.natural_key())
+            else:
+                key.append(getattr(self, field.attname))
+        return tuple(key)
+
+    @classmethod
+    def natural_key_size(cls) -> int:
+        """How many values the flattened natural key holds."""
+        size = 0
+        for name in cls.natural_key_fields:
+            field = cls._meta.get_field(name)
+            size += natural_key_length(field.related_model) if field.is_relation else 1
+        return size
+
+    @classmethod
+    def natural_key_lookup(cls, values: list) -> dict:
+        """Filter arguments for the natural key at the start of ``values`` (consumed): a related object's part is
+        one object, or its flattened natural key."""
+        lookup = {}
+        for name in cls.natural_key_fields:
+            field = cls._meta.get_field(name)
+            if not values:
+                raise ValueError(f"{cls.__name__}: a natural key has {natural_key_length(cls)} values.")
+            if not field.is_relation or values[0] is None or isinstance(values[0], models.Model):
+                lookup[name] = values.pop(0)
+            elif not hasattr(field.related_model, "natural_key_lookup"):
+                lookup.update(_lookup_other(field.related_model, name, values))
+            else:
+                inner = field.related_model.natural_key_lookup(values)
+                lookup.update({f"{name}__{k}": v for k, v in inner.items()})
+        return lookup
 
     def clean_fields(self, exclude=None):
         """Every text field (names, numbers, aliases, descriptions, …) is normalised to NFC and refused if it

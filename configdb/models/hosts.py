@@ -20,6 +20,8 @@ class OSType(models.TextChoices):
 
 
 class Host(ConfigObject):
+
+    natural_key_fields = ("name",)
     folder_type = FolderType.HOSTS
 
     name = models.CharField(max_length=255, unique=True)
@@ -39,5 +41,3 @@ class Host(ConfigObject):
     def __str__(self):
         return self.name
 
-    def natural_key(self):
-        return (self.name,)

@@ -19,6 +19,8 @@ class SwitchType(models.TextChoices):
 
 
 class Switch(ConfigObject):
+
+    natural_key_fields = ("tenant", "name")
     folder_type = FolderType.SWITCHES
 
     name = models.CharField(max_length=255)
@@ -38,8 +40,6 @@ class Switch(ConfigObject):
     def __str__(self):
         return self.name
 
-    def natural_key(self):
-        return (self.tenant.name, self.name)
 
 
 class DNType(models.TextChoices):
@@ -94,6 +94,8 @@ class RouteType(models.TextChoices):
 class DN(ConfigObject):
     """A directory number on a switch. Its owning tenant is always its switch's tenant."""
 
+    natural_key_fields = ("switch", "number")
+
     folder_type = FolderType.DNS
 
     switch = models.ForeignKey(Switch, on_delete=models.PROTECT, related_name="dns")
@@ -122,8 +124,6 @@ class DN(ConfigObject):
     def __str__(self):
         return self.number
 
-    def natural_key(self):
-        return (self.switch.tenant.name, self.switch.name, self.number)
 
     def clean_fields(self, exclude=None):
         # The owning tenant is derived from the switch, so it is never asked for.

@@ -11,6 +11,8 @@ from .fields import OptionsField
 class Tenant(FieldNamedConstraints):
     """A Configuration Server tenant; ``Environment`` is the service provider's own."""
 
+    natural_key_fields = ("name",)
+
     name = models.CharField(max_length=255, unique=True)
     description = models.CharField(max_length=1024, blank=True)
     state = models.CharField(max_length=8, choices=State.choices, default=State.ENABLED)
@@ -24,12 +26,12 @@ class Tenant(FieldNamedConstraints):
     def __str__(self):
         return self.name
 
-    def natural_key(self):
-        return (self.name,)
 
 
 class Folder(FieldNamedConstraints):
     """A typed folder, such as the ``PacingService`` folder of alarm conditions."""
+
+    natural_key_fields = ("tenant", "folder_type", "parent", "name")
 
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="folders")
     parent = models.ForeignKey("self", on_delete=models.CASCADE, null=True, blank=True, related_name="children")
@@ -55,8 +57,34 @@ class Folder(FieldNamedConstraints):
     def __str__(self):
         return self.path
 
-    @property
-    def path(self) -> str:
+    # A folder is named by its path within its tenant and type; its natural key is (tenant, type, path), the
+    # path a tuple of folder names from the top (ours: fixed length, though folders nest to any depth).
+
+    @classmethod
+    def natural_key_size(cls) -> int:
+        return 3
+
+    def natural_key(self) -> tuple:
+        return (self.tenant.name, self.folder_type, tuple(self.path_names()))
+
+    @classmethod
+    def natural_key_lookup(cls, values: list) -> dict:
+        if len(values) < 3:
+            raise ValueError("Folder: a natural key is (tenant, type, path).")
+        tenant, folder_type, path = values.pop(0), values.pop(0), tuple(values.pop(0))
+        if not path:
+            raise ValueError("Folder: the path names at least one folder.")
+        lookup = {"tenant": tenant} if isinstance(tenant, models.Model) else {"tenant__name": tenant}
+        lookup["folder_type"] = folder_type
+        prefix = ""
+        for name in reversed(path):
+            lookup[f"{prefix}name"] = name
+            prefix += "parent__"
+        lookup[f"{prefix[:-2]}__isnull"] = True
+        return lookup
+
+    def path_names(self) -> list[str]:
+        """The names of the folders from the top down to this one."""
         parts, node, seen = [], self, set()
         while node is not None and node.pk not in seen:
             seen.add(node.pk)
@@ -65,7 +93,11 @@ class Folder(FieldNamedConstraints):
                 node = node.parent
             except Folder.DoesNotExist:  # the parent went first, in a cascade or a queryset delete
                 break
-        return " / ".join(reversed(parts))
+        return list(reversed(parts))
+
+    @property
+    def path(self) -> str:
+        return " / ".join(self.path_names())
 
     def filed_objects(self, folder_type: str | None = None) -> int:
         """How many objects (of the folder's stored type) and subfolders sit in this folder."""

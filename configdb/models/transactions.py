@@ -27,6 +27,8 @@ class TransactionType(models.TextChoices):
 
 
 class Transaction(ConfigObject):
+
+    natural_key_fields = ("tenant", "transaction_type", "name")
     folder_type = FolderType.TRANSACTIONS
 
     name = models.CharField(max_length=255)
@@ -48,5 +50,3 @@ class Transaction(ConfigObject):
     def __str__(self):
         return self.name
 
-    def natural_key(self):
-        return (self.tenant.name, self.transaction_type, self.name)

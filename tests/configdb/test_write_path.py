@@ -228,7 +228,7 @@ def test_admin_actions_go_through_the_services(switchboard, model, monkeypatch):
         assert response.status_code == 302, (action, response.status_code)
         service = {"enable": "set_state", "disable": "set_state", "clone": "clone_object"}[action]
         assert spy.users(service) == [client.user], action
-    copy = model._default_manager.filter(**{services.NAME_FIELDS[model._meta.model_name][0] + "__endswith":
+    copy = model._default_manager.filter(**{model.name_field() + "__endswith":
                                             "(copy)"}).first() if "clone" in actions else None
     if copy is not None:
         spy.reset()
