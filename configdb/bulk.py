@@ -4,8 +4,9 @@
 thousands of queries (a uniqueness query and a foreign-key existence query per object, a history
 insert per object). ``create_many`` runs the same ``full_clean()`` on each object for everything
 that needs no query, then checks uniqueness for the whole set at once (against the database and
-within the set), inserts in batches, and records the history in batches. Nothing is written unless
-every object is valid.
+within the set), inserts the objects and their many-to-many links in batches, and records the history
+in batches (one creation record per object, its links included). Nothing is written unless every
+object is valid.
 """
 
 from __future__ import annotations
@@ -68,12 +69,10 @@ def _check_uniqueness(objs: Sequence[models.Model], errors: dict[int, dict]) -> 
         attnames = [model._meta.get_field(f).attname for f in fields]
         for start in range(0, len(keys), 500):
             chunk = keys[start:start + 500]
-            if len(fields) == 1:
-                condition = Q(**{f"{attnames[0]}__in": [k[0] for k in chunk]})
-            else:
-                condition = Q()
-                for key in chunk:
-                    condition |= Q(**dict(zip(attnames, key, strict=True)))
+            # One IN list per field (a superset of the wanted keys, matched exactly below): an OR of 500
+            # per-key conditions costs Django more to build than the database to answer.
+            condition = Q(**{f"{name}__in": sorted({k[i] for k in chunk}, key=repr)
+                             for i, name in enumerate(attnames)})
             for row in model._base_manager.filter(condition).values_list(*attnames):
                 for index in wanted.get(tuple(row), ()):
                     errors.setdefault(index, {}).setdefault(fields[-1], []).append(message)
@@ -133,7 +132,8 @@ def create_many(
             if not multi_table:
                 for start in range(0, len(objs), BATCH):
                     model._default_manager.bulk_create(objs[start:start + BATCH])
-                history.record_many(objs)
+                _insert_links(model, items)
+                history.record_many(objs, links=[_link_pks(links) for _, links in items])
             else:  # multi-table inheritance (a DAP): one by one, still validated above
                 for obj in objs:
                     obj.save()
@@ -146,8 +146,25 @@ def create_many(
         _check_uniqueness(objs, errors)
         return [], errors or {0: {NON_FIELD_ERRORS: [
             "Another change conflicted with this one at the same moment; nothing was written. Try again."]}}
-    for obj, links in items:
-        for field, related in links.items():
-            if related:
-                getattr(obj, field).set(related)
+    if multi_table:
+        for obj, links in items:
+            for field, related in links.items():
+                if related:
+                    getattr(obj, field).set(related)
     return objs, {}
+
+
+def _link_pks(links: dict[str, list]) -> dict[str, list[int]]:
+    return {field: sorted({o.pk for o in related}) for field, related in links.items() if related}
+
+
+def _insert_links(model: type[models.Model], items) -> None:
+    """The many-to-many links of new objects, inserted in batches into each field's link table (the creation
+    record of each object lists them: history.record_many)."""
+    for field in model._meta.many_to_many:
+        through = field.remote_field.through
+        source, target = field.m2m_field_name(), field.m2m_reverse_field_name()
+        rows = [through(**{f"{source}_id": obj.pk, f"{target}_id": pk})
+                for obj, links in items for pk in sorted({o.pk for o in links.get(field.name) or ()})]
+        for start in range(0, len(rows), BATCH):
+            through._default_manager.bulk_create(rows[start:start + BATCH])

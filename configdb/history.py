@@ -168,18 +168,20 @@ def record(obj: models.Model, action: str, prechange: dict | None, postchange: d
     )
 
 
-def record_many(objs: list[models.Model]) -> None:
-    """Creation rows for objects inserted with bulk_create (which sends no post_save)."""
+def record_many(objs: list[models.Model], links: list[dict] | None = None) -> None:
+    """Creation rows for objects inserted with bulk_create (which sends no post_save); ``links`` (one entry
+    per object: {many-to-many field: sorted ids}) are the links inserted with them (no m2m_changed either)."""
     if not objs:
         return
     actor = current_actor()
     user, name = actor.resolve()
     content_type = ContentType.objects.get_for_model(objs[0])
+    links = links or [{}] * len(objs)
     rows = [
         ObjectChange(user=user, actor=name, via=actor.via, request_id=actor.request_id, action=ChangeAction.CREATE,
                      content_type=content_type, object_id=str(obj.pk), object_repr=_repr(obj),
-                     tenant_id=_tenant_id(obj), prechange=None, postchange=snapshot(obj))
-        for obj in objs
+                     tenant_id=_tenant_id(obj), prechange=None, postchange={**snapshot(obj), **extra})
+        for obj, extra in zip(objs, links, strict=True)
     ]
     ObjectChange.objects.bulk_create(rows, batch_size=1000)
 

@@ -5,26 +5,21 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import DatabaseError, models, transaction
-from django.db.models import ProtectedError, RestrictedError
+from django.db.models import ProtectedError, RestrictedError, prefetch_related_objects
 
-from .. import access, crypto, services
+from .. import access, bulk, crypto, services
 from ..models import (
-    DN,
     Application,
     Connection,
     DatabaseAccessPoint,
     DNType,
     Folder,
-    MediaType,
-    Skill,
-    Switch,
     Tenant,
-    Transaction,
 )
 from .codecs import DNRefs, FolderPath, Names, Ref, Rows, RowSpec, _clean_fields, _name, _type_name
 from .document import FAILED, FORMAT, MAX_REPORTED, STATUSES, TOP_KEYS, VERSION, Problem, TransferError, _grow, _tick
@@ -34,6 +29,7 @@ from .specs import (
     DELETE_ORDER,
     GLOBAL_KINDS,
     KEY_FIELDS,
+    KIND_MODELS,
     LIST_KEYS,
     OBJECT_KEYS,
     PORT,
@@ -88,6 +84,17 @@ class _Record:
 
 
 @dataclass
+class _New:
+    """An object to create: a record's own (``rec``) or a row of one (``owner``: its parent's record)."""
+
+    where: str
+    obj: models.Model
+    rec: _Record | None = None
+    owner: _Record | None = None
+    links: dict = field(default_factory=dict)
+
+
+@dataclass
 class Summary:
     """What an import did (or, for a dry run, would do)."""
 
@@ -113,6 +120,70 @@ class Summary:
         return [head, *rows, total]
 
 
+class _StoredIndex:
+    """The stored objects the document's natural keys may name, read in one query per namespace (and, for the
+    namespaces unique across tenants, per 500 names the document uses), not one query per record.
+
+    ``get(key)`` answers for the tenant's own namespaces (folders, switches, DNs, …) and, unfiltered by tenant,
+    for the global ones (hosts, templates, applications, persons): the importer applies the visibility and
+    ownership rules. Only what the import itself writes changes the answer, and those keys the importer knows
+    from the file first (``_Importer.done``)."""
+
+    CHUNK = 500
+
+    def __init__(self, tenant: Tenant | None, names: dict[str, set]):
+        self.tenant = tenant
+        self.names = names  # global namespace -> the names the document uses
+        self.maps: dict[str, dict[tuple, Any]] = {}
+        self.daps: set[int] = set()
+
+    def get(self, key: tuple):
+        kind = key[0]
+        if kind not in self.maps:
+            self.maps[kind] = self._load(kind)
+        found = self.maps[kind].get(key)
+        if found is None and kind in GLOBAL_KINDS and key[1] not in self.names.get(kind, ()):
+            found = self._load_names(kind, [key[1]]).get(key)  # a name only a reference uses
+            if found is not None:
+                self.maps[kind][key] = found
+        return found
+
+    def is_dap(self, obj) -> bool:
+        return obj.pk in self.daps
+
+    def _load(self, kind: str) -> dict[tuple, Any]:
+        if kind in GLOBAL_KINDS:
+            return self._load_names(kind, sorted(self.names.get(kind, ())))
+        if self.tenant is None or self.tenant.pk is None:
+            return {}
+        model = KIND_MODELS[kind]
+        rows = model._default_manager.filter(tenant=self.tenant)
+        if kind == "folder":
+            folders = list(rows)
+            by_pk = {f.pk: f for f in folders}
+            for folder in folders:  # the parents from this one query, not one query per level
+                if folder.parent_id in by_pk:
+                    folder.parent = by_pk[folder.parent_id]
+            return {("folder", f.folder_type, tuple(f.path_names())): f for f in folders}
+        if kind == "dn":
+            rows = rows.select_related("switch")
+            return {("dn", dn.switch.name, dn.number): dn for dn in rows}
+        fields = KEY_FIELDS[kind]
+        return {(kind, *(getattr(obj, name) for name in fields)): obj for obj in rows}
+
+    def _load_names(self, kind: str, names: list) -> dict[tuple, Any]:
+        model = GLOBAL_KINDS[kind]
+        name_field = model.name_field()
+        found = {}
+        for start in range(0, len(names), self.CHUNK):
+            rows = list(model._default_manager.filter(**{f"{name_field}__in": names[start:start + self.CHUNK]}))
+            found.update({(kind, getattr(obj, name_field)): obj for obj in rows})
+            if kind == "application" and rows:
+                self.daps.update(DatabaseAccessPoint.objects.filter(pk__in=[o.pk for o in rows])
+                                 .values_list("pk", flat=True))
+        return found
+
+
 class _Importer:
     def __init__(self, document: Any, *, replace: bool, user, progress):
         self.document = document
@@ -128,6 +199,7 @@ class _Importer:
         self.deleted: Counter = Counter()
         self.tenant: Tenant | None = None
         self.tenant_created = False
+        self.index: _StoredIndex | None = None
 
     # -- checking the document ----------------------------------------------------------------------
 
@@ -228,24 +300,13 @@ class _Importer:
         return queryset if self.visible is None else queryset.filter(tenant_id__in=self.visible)
 
     def _stored(self, key: tuple):
-        """The stored object a natural key names (another tenant's only for the global namespaces)."""
-        kind = key[0]
-        if kind == "folder":
-            parent = None
-            for name in key[2]:
-                parent = Folder.objects.filter(tenant=self.tenant, folder_type=key[1], parent=parent,
-                                               name=name).first()
-                if parent is None:
-                    return None
-            return parent
-        if kind == "dn":
-            return DN.objects.filter(tenant=self.tenant, switch__name=key[1], number=key[2]).first()
-        if kind in GLOBAL_KINDS:
-            model = GLOBAL_KINDS[kind]
-            field_name = "user_name" if kind == "person" else "name"
-            return self._visible(model._default_manager.filter(**{field_name: key[1]})).first()
-        model = {"switch": Switch, "mediatype": MediaType, "skill": Skill}[kind]
-        return model._default_manager.filter(tenant=self.tenant, name=key[1]).first()
+        """The stored object a natural key names (another tenant's only for the global namespaces, and only
+        one the user may read)."""
+        obj = self.index.get(key)
+        if obj is not None and key[0] in GLOBAL_KINDS and self.visible is not None \
+                and obj.tenant_id not in self.visible:
+            return None
+        return obj
 
     def _lookup(self, key: tuple):
         """The object a reference names: one of the file's (already written), or a stored one."""
@@ -302,29 +363,25 @@ class _Importer:
         """The stored object the record describes, or None; Problem if that name is taken elsewhere."""
         spec, data = rec.spec, rec.data
         if spec.kind == "dn":
-            return DN.objects.filter(switch=values["switch"], number=data["number"]).first()
-        if spec.kind == "transaction":
-            return Transaction.objects.filter(tenant=self.tenant, transaction_type=data["transaction_type"],
-                                              name=data["name"]).first()
-        if spec.kind in GLOBAL_KINDS:
-            name_field = spec.label_field
-            obj = GLOBAL_KINDS[spec.kind]._default_manager.filter(**{name_field: data[name_field]}).first()
-            if obj is None:
-                return None
-            if obj.tenant_id != self.tenant.pk:
-                raise Problem(f"{name_field}: {describe((spec.kind, data[name_field]))} already exists and belongs to "
-                              "another tenant.")
-            if spec.kind == "application":
-                dap = DatabaseAccessPoint.objects.filter(pk=obj.pk).first()
-                if spec.model is DatabaseAccessPoint and dap is None:
-                    raise Problem(f"name: '{obj.name}' is an application, not a database access point; list it "
-                                  "under applications.")
-                if spec.model is Application and dap is not None:
-                    raise Problem(f"name: '{obj.name}' is a database access point; list it under "
-                                  "database-access-points.")
-                return dap or obj
+            return self.index.get(("dn", values["switch"].name, data["number"]))
+        obj = self.index.get(rec.key)
+        if obj is None or spec.kind not in GLOBAL_KINDS:
             return obj
-        return spec.model._default_manager.filter(tenant=self.tenant, name=data["name"]).first()
+        name_field = spec.label_field
+        if obj.tenant_id != self.tenant.pk:
+            raise Problem(f"{name_field}: {describe((spec.kind, data[name_field]))} already exists and belongs to "
+                          "another tenant.")
+        if spec.kind == "application":
+            dap = self.index.is_dap(obj)
+            if spec.model is DatabaseAccessPoint and not dap:
+                raise Problem(f"name: '{obj.name}' is an application, not a database access point; list it "
+                              "under applications.")
+            if spec.model is Application and dap:
+                raise Problem(f"name: '{obj.name}' is a database access point; list it under "
+                              "database-access-points.")
+            if dap:
+                return DatabaseAccessPoint.objects.get(pk=obj.pk)
+        return obj
 
     def _save(self, where: str, obj: models.Model, fields: list[str] | None = None) -> bool:
         try:
@@ -374,8 +431,8 @@ class _Importer:
             return True
         return False
 
-    def _links(self, rec: _Record, field_name: str, keys: list[tuple]) -> None:
-        """Set a many-to-many field to the objects ``keys`` name (unchanged links are not rewritten)."""
+    def _resolve_links(self, rec: _Record, field_name: str, keys: list[tuple]) -> list | None:
+        """The objects ``keys`` name; None (problems reported) if one of them fails."""
         objects, ok = [], True
         for key in keys:
             try:
@@ -388,12 +445,17 @@ class _Importer:
                 ok = False
                 continue
             objects.append(obj)
-        if not ok:
-            return
-        self._set_links(rec, field_name, objects)
+        return objects if ok else None
+
+    def _links(self, rec: _Record, field_name: str, keys: list[tuple]) -> None:
+        """Set a many-to-many field of a stored object to the objects ``keys`` name (unchanged links are not
+        rewritten)."""
+        objects = self._resolve_links(rec, field_name, keys)
+        if objects is not None:
+            self._set_links(rec, field_name, objects)
 
     def _set_links(self, rec: _Record, field_name: str, objects: list) -> None:
-        current = set(getattr(rec.obj, field_name).values_list("pk", flat=True))
+        current = {o.pk for o in getattr(rec.obj, field_name).all()}  # prefetched for the stored objects
         if current == {o.pk for o in objects}:
             return
         try:
@@ -403,11 +465,13 @@ class _Importer:
             return
         rec.touch()
 
-    def _rows(self, rec: _Record, field_name: str, spec: RowSpec, parent: dict, rows: list[dict]) -> list:
-        """Create or update the rows of ``field_name``; return the stored rows the file does not list."""
-        manager = getattr(rec.obj, field_name)
+    def _rows(self, rec: _Record, field_name: str, spec: RowSpec, parent: dict, rows: list[dict],
+              batch: list | None = None) -> list:
+        """Create or update the rows of ``field_name``; return the stored rows the file does not list. The rows
+        of an object created by this import are appended to ``batch`` (created together, _create) when given."""
+        new_parent = rec.status == "created"
         existing = {}
-        for row in manager.all():
+        for row in () if new_parent else getattr(rec.obj, field_name).all():  # prefetched
             key = tuple(getattr(row, f"{k}_id") if isinstance(spec.fields[k], Ref) else getattr(row, k)
                         for k in spec.key)
             existing[key] = row
@@ -435,6 +499,9 @@ class _Importer:
             row = existing.get(key)
             if row is None:
                 row = spec.model(**values)
+                if batch is not None and new_parent:
+                    batch.append(_New(where, row, owner=rec))
+                    continue
             else:
                 changed = _apply(row, values)
                 if not changed:
@@ -455,6 +522,11 @@ class _Importer:
         self._write_tenant()
         if self.tenant is None:
             return
+        names: dict[str, set] = {kind: set() for kind in GLOBAL_KINDS}
+        for key in self.file_keys:
+            if key[0] in names:
+                names[key[0]].add(key[1])
+        self.index = _StoredIndex(None if self.tenant_created else self.tenant, names)
         self._write_folders()
         self._write_simple("hosts")
         self._write_simple("application-templates")
@@ -516,8 +588,12 @@ class _Importer:
             self._upsert(rec, existing, {"folder_type": data["type"], "parent": parent, "name": path[-1],
                                          "description": data["description"], "state": data["state"]})
 
-    def _write_simple(self, key: str, skip: tuple[str, ...] = ()) -> list[_Record]:
-        written = []
+    def _write_simple(self, key: str, skip: tuple[str, ...] = (), links=None) -> list[_Record]:
+        """Write the records of ``key``: stored objects updated one by one (services.save_object), new ones
+        created together (services' bulk path, configdb.bulk.create_many), with the links ``links(rec)``
+        resolves for them ({field: objects}, None when a reference fails). The written records, in file order."""
+        written, new = [], []
+        model = SPECS[key].model
         for rec in self._each(key):
             values = self._values(rec, skip)
             if values is None:
@@ -530,12 +606,63 @@ class _Importer:
                 self._error(rec.where, exc.messages[0])
                 self._register(rec, FAILED)
                 continue
-            created = existing is None
+            if existing is None:
+                resolved = links(rec) if links is not None else {}
+                if resolved is None:
+                    self._register(rec, FAILED)
+                    continue
+                new.append(_New(rec.where, model(tenant=self.tenant, **values), rec=rec, links=resolved))
+                written.append(rec)
+                continue
             if self._upsert(rec, existing, values):
                 written.append(rec)
-                if created and isinstance(rec.obj, Application):
-                    self._keep_file_options(rec)
-        return written
+        self._create(new)
+        for entry in new:
+            if entry.rec.status == "created" and isinstance(entry.obj, Application):
+                self._keep_file_options(entry.rec)
+        return [rec for rec in written if rec.status]
+
+    def _create(self, new: list[_New]) -> None:
+        """Create ``new`` objects (all of one model) in batches; each problem is reported for its record. When
+        some are refused, the others are saved one by one, so that what depends on them is still checked."""
+        if not new:
+            return
+        try:
+            _, problems = bulk.create_many([(e.obj, e.links) for e in new], user=self.user)
+        except (DatabaseError, crypto.SecretDecryptionError) as exc:
+            problems = {0: {NON_FIELD_ERRORS: [f"the database refused it: {exc}"]}}
+        if problems:
+            for index, entry in enumerate(new):
+                if index in problems:
+                    exc = ValidationError(problems[index])
+                    self.errors += [f"{entry.where}: {m}" for m in _messages(exc)]
+                    if entry.rec is not None:
+                        self._register(entry.rec, FAILED)
+                    continue
+                if not self._save(entry.where, entry.obj):
+                    if entry.rec is not None:
+                        self._register(entry.rec, FAILED)
+                    continue
+                for field_name, objects in entry.links.items():
+                    if objects:
+                        self._save_links(entry, field_name, objects)
+                self._created(entry)
+            return
+        for entry in new:
+            self._created(entry)
+
+    def _save_links(self, entry: _New, field_name: str, objects: list) -> None:
+        try:
+            services.set_links(entry.obj, field_name, objects, user=self.user)
+        except ValidationError as exc:
+            self.errors += [f"{entry.where}: {m}" for m in _messages(exc)]
+
+    def _created(self, entry: _New) -> None:
+        if entry.rec is not None:
+            entry.rec.obj, entry.rec.status = entry.obj, "created"
+            self._register(entry.rec, entry.obj)
+        if entry.owner is not None:
+            entry.owner.touch()
 
     def _keep_file_options(self, rec: _Record) -> None:
         """A new application starts with its template's options when it has none (services.prepare);
@@ -589,16 +716,42 @@ class _Importer:
             self._set_links(rec, "tenants", tenants)
 
     def _write_persons(self) -> None:
-        for rec in self._write_simple("persons"):
-            self._links(rec, "media_types", [("mediatype", name) for name in rec.data["media_types"]])
-            stale = self._rows(rec, "skill_levels", SKILL_LEVEL, {"person": rec.obj}, rec.data["skill_levels"])
+        def links(rec):
+            media = self._resolve_links(rec, "media_types", [("mediatype", n) for n in rec.data["media_types"]])
+            return None if media is None else {"media_types": media}
+
+        records = self._write_simple("persons", links=links)
+        self._prefetch(records, "media_types", "skill_levels")
+        rows: list[_New] = []
+        for rec in records:
+            if rec.status != "created":
+                self._links(rec, "media_types", [("mediatype", name) for name in rec.data["media_types"]])
+            stale = self._rows(rec, "skill_levels", SKILL_LEVEL, {"person": rec.obj}, rec.data["skill_levels"],
+                               batch=rows)
             self._delete_rows(rec, "skill_levels", stale)
+        self._create(rows)
 
     def _write_agent_groups(self) -> None:
-        for rec in self._write_simple("agent-groups"):
-            self._links(rec, "agents", [("person", name) for name in rec.data["agents"]])
-            self._links(rec, "supervisors", [("person", name) for name in rec.data["supervisors"]])
-            self._links(rec, "origination_dns", [("dn", s, n) for s, n in rec.data["origination_dns"]])
+        fields = {"agents": lambda d: [("person", n) for n in d["agents"]],
+                  "supervisors": lambda d: [("person", n) for n in d["supervisors"]],
+                  "origination_dns": lambda d: [("dn", s, n) for s, n in d["origination_dns"]]}
+
+        def links(rec):
+            resolved = {name: self._resolve_links(rec, name, keys(rec.data)) for name, keys in fields.items()}
+            return None if any(v is None for v in resolved.values()) else resolved
+
+        records = self._write_simple("agent-groups", links=links)
+        self._prefetch(records, *fields)
+        for rec in records:
+            if rec.status != "created":
+                for name, keys in fields.items():
+                    self._links(rec, name, keys(rec.data))
+
+    def _prefetch(self, records: list[_Record], *lookups: str) -> None:
+        """Read the links and rows of the stored objects among ``records`` in one query per field."""
+        stored = [rec.obj for rec in records if rec.status != "created"]
+        if stored:
+            prefetch_related_objects(stored, *lookups)
 
     def _stored_key(self, key: str, obj, exporter: _Exporter) -> tuple:
         spec = SPECS[key]

@@ -137,22 +137,32 @@ DELETE_ORDER = ("transactions", "alarm-conditions", "agent-groups", "persons", "
 NOUNS = {"folder": "folder", "host": "host", "template": "application template", "application": "application",
          "switch": "switch", "dn": "DN", "mediatype": "media type", "skill": "skill", "person": "person",
          "agentgroup": "agent group", "alarmcondition": "alarm condition", "transaction": "transaction"}
-#: namespaces whose names are unique across tenants (so a name may be another tenant's object)
-GLOBAL_KINDS = {"host": Host, "template": ApplicationTemplate, "application": Application, "person": Person}
+#: the model of each namespace of natural keys ("application" holds applications and DAPs alike)
+KIND_MODELS: dict[str, type[models.Model]] = {}
+for _spec in SPECS.values():
+    KIND_MODELS.setdefault(_spec.kind, _spec.model._meta.concrete_model)
+
+#: namespaces whose names are unique across tenants (so a name may be another tenant's object): the models whose
+#: declared natural key has no scope (configdb/models/base.py)
+GLOBAL_KINDS = {kind: model for kind, model in KIND_MODELS.items() if not model.scope_fields()}
 
 
-#: the fields of a record that make its natural key (the label field for the others)
-KEY_FIELDS = {"folder": ("type", "path"), "dn": ("switch", "number"), "transaction": ("transaction_type", "name")}
+def _record_key_fields(kind: str) -> tuple[str, ...]:
+    """The record fields of a natural key: the model's declared key, less the tenant the document is of (a
+    folder is named by its type and path)."""
+    if kind == "folder":
+        return ("type", "path")
+    return tuple(name for name in KIND_MODELS[kind].natural_key_fields if name != "tenant")
+
+
+#: the fields of a record that make its natural key
+KEY_FIELDS = {kind: _record_key_fields(kind) for kind in KIND_MODELS}
 
 
 def natural_key(spec: Spec, data: dict) -> tuple:
-    if spec.kind == "folder":
-        return ("folder", data["type"], tuple(data["path"]))
-    if spec.kind == "dn":
-        return ("dn", data["switch"], data["number"])
-    if spec.kind == "transaction":
-        return ("transaction", data["transaction_type"], data["name"])
-    return (spec.kind, data[spec.label_field])
+    """The record's natural key in the document: (namespace, *the values of its key fields)."""
+    return (spec.kind, *(tuple(data[name]) if isinstance(data[name], list) else data[name]
+                         for name in KEY_FIELDS[spec.kind]))
 
 
 def describe(key: tuple) -> str:
