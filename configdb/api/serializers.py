@@ -137,50 +137,170 @@ class ConfigObjectSerializer(serializers.ModelSerializer):
         return self._save(candidate, validated_data, fields=[name for name in validated_data if name not in many])
 
 
-def serializer_for(model_class, *, exclude=(), read_only=(), extra_kwargs=None, base=ConfigObjectSerializer):
-    """A ConfigObjectSerializer for ``model_class`` with all its editable fields."""
-    meta_fields = ["id", "url"] + [
-        f.name for f in model_class._meta.get_fields()
-        if (f.concrete or f.many_to_many) and not f.auto_created and f.name not in exclude
-        and not (f.one_to_one and getattr(f.remote_field, "parent_link", False))
-        and (not f.is_relation or f.many_to_one or f.many_to_many)
-        and f.name not in ("id",)
-    ]
-    timestamp = [n for n in ("created", "modified") if n in meta_fields]
-    meta = type("Meta", (), {
-        "model": model_class,
-        "fields": meta_fields,
-        "read_only_fields": [*timestamp, *read_only],
-        "extra_kwargs": extra_kwargs or {},
-    })
-    declared = {
-        # DRF makes many-to-many fields with a through model read-only; ours are plain link rows.
-        f.name: NaturalKeyRelatedField(many=True, required=False, queryset=f.related_model._default_manager.all())
-        for f in model_class._meta.many_to_many if f.name not in exclude
-    }
-    return type(f"{model_class.__name__}Serializer", (base,), {"Meta": meta, "__module__": __name__, **declared})
+# One class per object type, every field listed by name (NetBox's shape), so a new model field appears in the
+# API, or becomes writable, only when it is added here (tests/configdb/test_serializer_fields.py fails until it is
+# listed here or in that test's list of fields kept out of the API). ``created`` and ``modified`` are read-only
+# everywhere. Many-to-many fields are declared: DRF would make those with a through model (an application's
+# tenants) read-only, and ours are plain link rows written by services.set_links. No docstrings on these classes:
+# drf-spectacular takes the nearest docstring (ConfigObjectSerializer's) as each component's description.
 
 
-TenantSerializer = serializer_for(Tenant)
-FolderSerializer = serializer_for(Folder)
-HostSerializer = serializer_for(Host)
-ApplicationTemplateSerializer = serializer_for(ApplicationTemplate, read_only=("metadata",))
-ApplicationSerializer = serializer_for(Application, extra_kwargs={"app_type": {"required": False}})
-PortSerializer = serializer_for(Port)
-ConnectionSerializer = serializer_for(Connection)
-DatabaseAccessPointSerializer = serializer_for(
-    DatabaseAccessPoint, exclude=("is_server",), read_only=("app_type",),
-)
-SwitchSerializer = serializer_for(Switch)
-DNSerializer = serializer_for(DN, read_only=("tenant",))
-VirtualQueueSerializer = serializer_for(VirtualQueue, read_only=("tenant", "dn_type"))
-MediaTypeSerializer = serializer_for(MediaType)
-SkillSerializer = serializer_for(Skill)
-PersonSerializer = serializer_for(Person)
-SkillLevelSerializer = serializer_for(SkillLevel)
-AgentGroupSerializer = serializer_for(AgentGroup)
-AlarmConditionSerializer = serializer_for(AlarmCondition)
-TransactionSerializer = serializer_for(Transaction)
+class TenantSerializer(ConfigObjectSerializer):
+    class Meta:
+        model = Tenant
+        fields = ["id", "url", "name", "description", "state", "options", "created", "modified"]
+        read_only_fields = ["created", "modified"]
+
+
+class FolderSerializer(ConfigObjectSerializer):
+    class Meta:
+        model = Folder
+        fields = ["id", "url", "tenant", "parent", "name", "folder_type", "description", "state"]
+        read_only_fields = []
+
+
+class HostSerializer(ConfigObjectSerializer):
+    class Meta:
+        model = Host
+        fields = ["id", "url", "tenant", "folder", "state", "created", "modified", "name", "ip_address", "os_type",
+                  "os_version", "lca_port", "options"]
+        read_only_fields = ["created", "modified"]
+
+
+class ApplicationTemplateSerializer(ConfigObjectSerializer):
+    class Meta:
+        model = ApplicationTemplate
+        fields = ["id", "url", "tenant", "folder", "state", "created", "modified", "name", "app_type", "version",
+                  "default_options", "default_annex", "metadata"]
+        # metadata comes from the template's .xml (imported in the admin), not written through the API
+        read_only_fields = ["created", "modified", "metadata"]
+
+
+class ApplicationSerializer(ConfigObjectSerializer):
+    tenants = NaturalKeyRelatedField(many=True, required=False, queryset=Tenant.objects.all())
+
+    class Meta:
+        model = Application
+        fields = ["id", "url", "tenant", "folder", "state", "created", "modified", "name", "app_type", "template",
+                  "version", "component_type", "is_server", "host", "working_directory", "command_line",
+                  "command_line_arguments", "startup_timeout", "shutdown_timeout", "auto_restart", "redundancy_type",
+                  "backup_server", "log_on_as_system", "options", "annex", "tenants"]
+        read_only_fields = ["created", "modified"]
+        extra_kwargs = {"app_type": {"required": False}}  # the model takes it from the template when left out
+
+
+class PortSerializer(ConfigObjectSerializer):
+    class Meta:
+        model = Port
+        fields = ["id", "url", "application", "port_id", "port", "connection_protocol", "listening_mode", "ha_sync",
+                  "description"]
+        read_only_fields = []
+
+
+class ConnectionSerializer(ConfigObjectSerializer):
+    class Meta:
+        model = Connection
+        fields = ["id", "url", "application", "server", "port_id", "connection_protocol", "local_timeout",
+                  "remote_timeout", "trace_mode", "transport_parameters", "application_parameters"]
+        read_only_fields = []
+
+
+class DatabaseAccessPointSerializer(ConfigObjectSerializer):
+    tenants = NaturalKeyRelatedField(many=True, required=False, queryset=Tenant.objects.all())
+
+    class Meta:
+        model = DatabaseAccessPoint
+        # Not is_server: a DAP is never a server (its clean() sets it); app_type is always Database Access Point.
+        # db_password is write-only (ConfigObjectSerializer.build_standard_field).
+        fields = ["id", "url", "tenant", "folder", "state", "created", "modified", "name", "app_type", "template",
+                  "version", "component_type", "host", "working_directory", "command_line", "command_line_arguments",
+                  "startup_timeout", "shutdown_timeout", "auto_restart", "redundancy_type", "backup_server",
+                  "log_on_as_system", "options", "annex", "tenants", "dbms_name", "dbms_type", "database_name",
+                  "db_username", "db_password", "query_timeout"]
+        read_only_fields = ["created", "modified", "app_type"]
+
+
+class SwitchSerializer(ConfigObjectSerializer):
+    class Meta:
+        model = Switch
+        fields = ["id", "url", "tenant", "folder", "state", "created", "modified", "name", "switch_type", "t_server",
+                  "options"]
+        read_only_fields = ["created", "modified"]
+
+
+class DNSerializer(ConfigObjectSerializer):
+    class Meta:
+        model = DN
+        fields = ["id", "url", "tenant", "folder", "state", "created", "modified", "switch", "number", "dn_type",
+                  "alias", "association", "register", "route_type", "options"]
+        read_only_fields = ["created", "modified", "tenant"]  # a DN's tenant is its switch's
+
+
+class VirtualQueueSerializer(ConfigObjectSerializer):
+    class Meta:
+        model = VirtualQueue
+        fields = ["id", "url", "tenant", "folder", "state", "created", "modified", "switch", "number", "dn_type",
+                  "alias", "association", "register", "route_type", "options"]
+        read_only_fields = ["created", "modified", "tenant", "dn_type"]  # dn_type: always Virtual Queue
+
+
+class MediaTypeSerializer(ConfigObjectSerializer):
+    class Meta:
+        model = MediaType
+        fields = ["id", "url", "tenant", "folder", "state", "created", "modified", "name", "display_name"]
+        read_only_fields = ["created", "modified"]
+
+
+class SkillSerializer(ConfigObjectSerializer):
+    class Meta:
+        model = Skill
+        fields = ["id", "url", "tenant", "folder", "state", "created", "modified", "name"]
+        read_only_fields = ["created", "modified"]
+
+
+class PersonSerializer(ConfigObjectSerializer):
+    media_types = NaturalKeyRelatedField(many=True, required=False, queryset=MediaType.objects.all())
+
+    class Meta:
+        model = Person
+        fields = ["id", "url", "tenant", "folder", "state", "created", "modified", "user_name", "first_name",
+                  "last_name", "email", "employee_id", "is_agent", "options", "media_types"]
+        read_only_fields = ["created", "modified"]
+
+
+class SkillLevelSerializer(ConfigObjectSerializer):
+    class Meta:
+        model = SkillLevel
+        fields = ["id", "url", "person", "skill", "level"]
+        read_only_fields = []
+
+
+class AgentGroupSerializer(ConfigObjectSerializer):
+    agents = NaturalKeyRelatedField(many=True, required=False, queryset=Person.objects.all())
+    supervisors = NaturalKeyRelatedField(many=True, required=False, queryset=Person.objects.all())
+    origination_dns = NaturalKeyRelatedField(many=True, required=False, queryset=DN.objects.all())
+
+    class Meta:
+        model = AgentGroup
+        fields = ["id", "url", "tenant", "folder", "state", "created", "modified", "name", "group_type",
+                  "skill_expression", "options", "agents", "supervisors", "origination_dns"]
+        read_only_fields = ["created", "modified"]
+
+
+class AlarmConditionSerializer(ConfigObjectSerializer):
+    class Meta:
+        model = AlarmCondition
+        fields = ["id", "url", "tenant", "folder", "state", "created", "modified", "name", "description", "category",
+                  "timeout", "detect_event_id", "detect_selection", "cancel_event_id", "options"]
+        read_only_fields = ["created", "modified"]
+
+
+class TransactionSerializer(ConfigObjectSerializer):
+    class Meta:
+        model = Transaction
+        fields = ["id", "url", "tenant", "folder", "state", "created", "modified", "name", "alias",
+                  "transaction_type", "description", "annex"]
+        read_only_fields = ["created", "modified"]
 
 
 class ObjectChangeSerializer(serializers.ModelSerializer):
