@@ -269,10 +269,14 @@ CELERY_BEAT_SCHEDULER = "celery.beat:Scheduler"
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 
-# Upload limits: an options file or template is small; refuse anything large before parsing it.
-DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+# Upload limits: an options file or template is small; refuse anything large before parsing it. A form may
+# still carry the largest object the model allows: the admin's options editor posts three fields per row
+# (section, key, value) and an application has two tables (options, annex) of at most configdb.options.MAX_KEYS
+# (10,000) rows each: 60,000 fields and a margin for the rest of the form; ~8 MiB of them (tests/configdb/
+# test_admin.py saves such an object).
+DATA_UPLOAD_MAX_MEMORY_SIZE = 8 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
-DATA_UPLOAD_MAX_NUMBER_FIELDS = 20000
+DATA_UPLOAD_MAX_NUMBER_FIELDS = 2 * 3 * 10_000 + 1000
 
 if PRODUCTION:
     SESSION_COOKIE_SECURE = env_flag("SESSION_COOKIE_SECURE", True)

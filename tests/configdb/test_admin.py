@@ -259,3 +259,38 @@ def test_saving_without_changes_records_no_change_to_a_secret(admin_client, full
     assert "Annex" not in entry.get_change_message()
     txn.refresh_from_db()
     assert txn.annex["ewt"]["password"] == "demo-client-secret"
+
+
+def test_an_object_with_the_most_option_keys_the_model_allows_is_saved_in_the_admin(admin_client, full):
+    """10,000 keys (configdb.options.MAX_KEYS), posted as a browser posts the form (url-encoded, three fields a
+    row): saved, not refused by Django's field limit (which the settings size for two such tables: an
+    application's options and annex)."""
+    from urllib.parse import urlencode
+
+    from django.conf import settings
+
+    from configdb import options as opts
+
+    assert settings.DATA_UPLOAD_MAX_NUMBER_FIELDS >= 2 * 3 * opts.MAX_KEYS
+    vq = VirtualQueue.objects.get(number="Proactive Chat")
+    keys = [f"key{i:05d}" for i in range(opts.MAX_KEYS - 2)]
+    data = _vq_form(vq, **{"options-section": ["pacing", "pacing", *["custom"] * len(keys)],
+                           "options-key": ["media", "optimizationGoal", *keys],
+                           "options-value": ["chat", "3", *[f"value of {k}" for k in keys]]})
+    body = urlencode(data, doseq=True)
+    response = admin_client.post(url(VirtualQueue, "change", vq.pk), body,
+                                 content_type="application/x-www-form-urlencoded")
+    assert response.status_code == 302, response.content[:500]
+    vq.refresh_from_db()
+    assert sum(len(k) for k in vq.options.values()) == opts.MAX_KEYS
+    assert vq.options["custom"]["key09997"] == "value of key09997"
+    page = admin_client.get(url(VirtualQueue, "change", vq.pk))
+    assert page.status_code == 200 and b"key09997" in page.content
+
+    data["options-section"].append("custom")  # one more key than the model allows: a message, not a 400
+    data["options-key"].append("one too many")
+    data["options-value"].append("x")
+    response = admin_client.post(url(VirtualQueue, "change", vq.pk), urlencode(data, doseq=True),
+                                 content_type="application/x-www-form-urlencoded")
+    assert response.status_code == 200
+    assert b"too many options" in response.content
