@@ -1,12 +1,14 @@
-"""Creating many objects at once: the same rules as save_object, checked as a set.
+"""Creating and updating many objects at once: the same rules as save_object, checked as a set.
 
 ``save_object`` validates one object with ``full_clean()``; for ten thousand objects that is tens of
 thousands of queries (a uniqueness query and a foreign-key existence query per object, a history
 insert per object). ``create_many`` runs the same ``full_clean()`` on each object for everything
 that needs no query, then checks uniqueness for the whole set at once (against the database and
 within the set), inserts the objects and their many-to-many links in batches, and records the history
-in batches (one creation record per object, its links included). Nothing is written unless every
-object is valid.
+in batches (one creation record per object, its links included). ``update_many`` does the same for
+changes of stored objects: the rows read under row locks, only the named fields applied onto them (as
+``save_object(fields=…)`` does), validated, written with ``bulk_update`` and recorded in batches, each
+record's "before" the row read under the lock. Nothing is written unless every object is valid.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from collections.abc import Sequence
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import IntegrityError, models, transaction
 from django.db.models import Q
+from django.utils import timezone
 
 from . import history, services
 
@@ -73,9 +76,10 @@ def _check_uniqueness(objs: Sequence[models.Model], errors: dict[int, dict]) -> 
             # per-key conditions costs Django more to build than the database to answer.
             condition = Q(**{f"{name}__in": sorted({k[i] for k in chunk}, key=repr)
                              for i, name in enumerate(attnames)})
-            for row in model._base_manager.filter(condition).values_list(*attnames):
+            for pk, *row in model._base_manager.filter(condition).values_list("pk", *attnames):
                 for index in wanted.get(tuple(row), ()):
-                    errors.setdefault(index, {}).setdefault(fields[-1], []).append(message)
+                    if objs[index].pk != pk:  # an update keeps its own name
+                        errors.setdefault(index, {}).setdefault(fields[-1], []).append(message)
     for index, obj in enumerate(objs):
         for constraint in conditional:
             try:
@@ -168,3 +172,87 @@ def _insert_links(model: type[models.Model], items) -> None:
                 for obj, links in items for pk in sorted({o.pk for o in links.get(field.name) or ()})]
         for start in range(0, len(rows), BATCH):
             through._default_manager.bulk_create(rows[start:start + BATCH])
+
+
+@transaction.atomic
+def update_many(
+    items: Sequence[tuple[models.Model, list[str]]],
+    *,
+    user=None,
+) -> tuple[list[models.Model], dict[int, dict]]:
+    """Write the named fields of stored objects — (object with the new values, [field names]), all of one
+    model — all or nothing, as ``services.save_object(obj, fields=…)`` would one by one.
+
+    Returns (the saved rows, {}) or ([], {index: {field: [messages]}}) with nothing written. PermissionDenied
+    unless ``user`` may write every object's tenant, as stored and as changed.
+    """
+    if not items:
+        return [], {}
+    model = type(items[0][0])
+    if model._meta.concrete_model._meta.parents:  # multi-table inheritance (a DAP): one by one
+        return _update_one_by_one(items, user)
+    stored: dict = {}
+    pks = [obj.pk for obj, _ in items]
+    for start in range(0, len(pks), BATCH):
+        stored.update(model._base_manager.select_for_update().in_bulk(pks[start:start + BATCH]))
+    errors: dict[int, dict] = {}
+    rows, befores, names = [], [], {"modified"} if any(f.name == "modified" for f in model._meta.fields) else set()
+    for index, (obj, fields) in enumerate(items):
+        row = stored.get(obj.pk)
+        if row is None:
+            errors[index] = {NON_FIELD_ERRORS: [f"This {model._meta.verbose_name} was deleted meanwhile."]}
+            continue
+        befores.append((history.snapshot(row), history.secret_fingerprints(row)))
+        services.check_write(user, row)
+        services.apply_fields(row, obj, fields)
+        for field in model._meta.concrete_fields:  # related objects the caller has loaded: not read again
+            if field.many_to_one and field.is_cached(obj) and not field.is_cached(row) \
+                    and getattr(obj, field.attname) == getattr(row, field.attname):
+                field.set_cached_value(row, field.get_cached_value(obj))
+        services.prepare(row)
+        services.check_write(user, row)
+        names.update(fields)
+        try:
+            # A foreign key the change does not name keeps its stored value, which the database vouches for.
+            unchanged = [f.name for f in model._meta.concrete_fields if f.many_to_one and f.name not in fields]
+            row.full_clean(exclude=[*_resolved_relations(row), *unchanged], validate_unique=False,
+                           validate_constraints=False)
+        except ValidationError as exc:
+            for key, messages in exc.message_dict.items():
+                errors.setdefault(index, {}).setdefault(key, []).extend(messages)
+        rows.append((index, row))
+    found: dict[int, dict] = {}
+    _check_uniqueness([row for _, row in rows], found)
+    for position, problems in found.items():
+        for key, messages in problems.items():
+            errors.setdefault(rows[position][0], {}).setdefault(key, []).extend(messages)
+    if errors:
+        return [], errors
+    rows = [row for _, row in rows]
+    now = timezone.now()
+    if "modified" in names:
+        for row in rows:
+            row.modified = now
+    try:
+        with transaction.atomic():
+            model._base_manager.bulk_update(rows, sorted(names), batch_size=BATCH)
+            history.record_updates(rows, befores)
+    except IntegrityError:  # a concurrent change took a name meanwhile: asked again, the check names it
+        _check_uniqueness(rows, errors)
+        return [], errors or {0: {NON_FIELD_ERRORS: [
+            "Another change conflicted with this one at the same moment; nothing was written. Try again."]}}
+    return rows, {}
+
+
+def _update_one_by_one(items, user) -> tuple[list[models.Model], dict[int, dict]]:
+    saved, errors = [], {}
+    with transaction.atomic():
+        for index, (obj, fields) in enumerate(items):
+            try:
+                saved.append(services.save_object(obj, user=user, fields=fields))
+            except ValidationError as exc:
+                errors[index] = exc.message_dict if hasattr(exc, "error_dict") else {NON_FIELD_ERRORS: exc.messages}
+        if errors:
+            transaction.set_rollback(True)
+            return [], errors
+    return saved, {}

@@ -186,6 +186,24 @@ def record_many(objs: list[models.Model], links: list[dict] | None = None) -> No
     ObjectChange.objects.bulk_create(rows, batch_size=1000)
 
 
+def record_updates(objs: list[models.Model], befores: list[tuple[dict, dict]]) -> None:
+    """Update rows for objects written with bulk_update (which sends no signals): ``befores`` holds, per
+    object, (snapshot, secret_fingerprints) of the row as read under its lock. An unchanged object gets none."""
+    actor = current_actor()
+    user, name = actor.resolve()
+    rows = []
+    for obj, (pre, presecrets) in zip(objs, befores, strict=True):
+        post = snapshot(obj)
+        _mark_changed_secrets(post, presecrets, secret_fingerprints(obj))
+        if pre == post:
+            continue
+        rows.append(ObjectChange(
+            user=user, actor=name, via=actor.via, request_id=actor.request_id, action=ChangeAction.UPDATE,
+            content_type=ContentType.objects.get_for_model(obj), object_id=str(obj.pk), object_repr=_repr(obj),
+            tenant_id=_tenant_id(obj), prechange=pre, postchange=post))
+    ObjectChange.objects.bulk_create(rows, batch_size=1000)
+
+
 def remember_stored(instance: models.Model, stored: models.Model) -> None:
     """The stored row (read under a row lock by configdb.services) is the "before" of ``instance``'s
     next save; taken now, so ``stored`` may be the very object that is then changed and saved."""

@@ -43,9 +43,9 @@ from .models import (
 from .models.fields import OptionsField
 
 __all__ = [
-    "ObjectGone", "StaleObject", "check_same_tenant", "check_move", "check_version", "check_write", "clone_object",
-    "delete_object", "export_options", "import_options", "lock", "name_and_scope", "options_fields", "prepare",
-    "sealed_secret_warnings", "save_object", "set_links", "set_state", "tenant_references", "version_of",
+    "ObjectGone", "StaleObject", "apply_fields", "check_same_tenant", "check_move", "check_version", "check_write",
+    "clone_object", "delete_object", "export_options", "import_options", "lock", "name_and_scope", "options_fields",
+    "prepare", "sealed_secret_warnings", "save_object", "set_links", "set_state", "tenant_references", "version_of",
 ]
 
 
@@ -215,7 +215,8 @@ def _update_fields(obj: models.Model, fields: Iterable[str]) -> list[str]:
     return names
 
 
-def _apply_fields(target: models.Model, source: models.Model, names: list[str]) -> None:
+def apply_fields(target: models.Model, source: models.Model, names: list[str]) -> None:
+    """Copy the named fields' values of ``source`` onto ``target`` (a related object as it is loaded)."""
     for name in names:
         field = source._meta.get_field(name)
         if field.is_relation and field.is_cached(source):
@@ -262,7 +263,7 @@ def save_object(obj: models.Model, *, user=None, fields: Iterable[str] | None = 
         if stored is not None and fields is not None:
             update_fields = _update_fields(obj, fields)
             target = type(obj)._base_manager.get(pk=stored.pk)  # locked above, in this transaction
-            _apply_fields(target, obj, [name for name in update_fields if name != "modified"])
+            apply_fields(target, obj, [name for name in update_fields if name != "modified"])
         try:
             if stored is not None:
                 history.remember_stored(target, stored)

@@ -18,7 +18,6 @@ from ..models import (
     Connection,
     DatabaseAccessPoint,
     DNType,
-    Folder,
     Tenant,
 )
 from .codecs import DNRefs, FolderPath, Names, Ref, Rows, RowSpec, _clean_fields, _name, _type_name
@@ -60,8 +59,9 @@ def _apply(obj: models.Model, values: dict) -> list[str]:
         model_field = obj._meta.get_field(name)
         if model_field.is_relation:
             if getattr(obj, model_field.attname) != (value.pk if value is not None else None):
-                setattr(obj, name, value)
                 changed.append(name)
+            if value is not None or name in changed:
+                setattr(obj, name, value)  # loaded: validation reads it (the folder's type) without a query
         elif getattr(obj, name) != value:
             setattr(obj, name, value)
             changed.append(name)
@@ -583,8 +583,7 @@ class _Importer:
                 if parent is FAILED:
                     self._register(rec, FAILED)
                     continue
-            existing = Folder.objects.filter(tenant=self.tenant, folder_type=data["type"], parent=parent,
-                                             name=path[-1]).first()
+            existing = self.index.get(rec.key)
             self._upsert(rec, existing, {"folder_type": data["type"], "parent": parent, "name": path[-1],
                                          "description": data["description"], "state": data["state"]})
 
@@ -592,7 +591,7 @@ class _Importer:
         """Write the records of ``key``: stored objects updated one by one (services.save_object), new ones
         created together (services' bulk path, configdb.bulk.create_many), with the links ``links(rec)``
         resolves for them ({field: objects}, None when a reference fails). The written records, in file order."""
-        written, new = [], []
+        written, new, updates = [], [], []
         model = SPECS[key].model
         for rec in self._each(key):
             values = self._values(rec, skip)
@@ -614,13 +613,41 @@ class _Importer:
                 new.append(_New(rec.where, model(tenant=self.tenant, **values), rec=rec, links=resolved))
                 written.append(rec)
                 continue
-            if self._upsert(rec, existing, values):
-                written.append(rec)
+            changed = _apply(existing, values)
+            rec.obj, rec.status = existing, "unchanged"
+            if changed:
+                updates.append((rec, existing, changed))
+            self._register(rec, existing)
+            written.append(rec)
+        self._update(updates)
         self._create(new)
         for entry in new:
             if entry.rec.status == "created" and isinstance(entry.obj, Application):
                 self._keep_file_options(entry.rec)
         return [rec for rec in written if rec.status]
+
+    def _update(self, updates: list[tuple[_Record, models.Model, list[str]]]) -> None:
+        """Write the changed fields of stored objects (all of one model) together (configdb.bulk.update_many);
+        when some are refused, each problem is reported for its record and the others are saved one by one."""
+        if not updates:
+            return
+        try:
+            saved, problems = bulk.update_many([(obj, fields) for _, obj, fields in updates], user=self.user)
+        except (DatabaseError, crypto.SecretDecryptionError) as exc:
+            saved, problems = [], {0: {NON_FIELD_ERRORS: [f"the database refused it: {exc}"]}}
+        if not problems:
+            for (rec, _, _), row in zip(updates, saved, strict=True):
+                rec.obj, rec.status = row, "updated"
+                self._register(rec, row)
+            return
+        for index, (rec, obj, fields) in enumerate(updates):
+            if index in problems:
+                self.errors += [f"{rec.where}: {m}" for m in _messages(ValidationError(problems[index]))]
+                self._register(rec, FAILED)
+            elif self._save_record(rec, obj, fields):
+                rec.status = "updated"
+            else:
+                self._register(rec, FAILED)
 
     def _create(self, new: list[_New]) -> None:
         """Create ``new`` objects (all of one model) in batches; each problem is reported for its record. When
@@ -634,8 +661,7 @@ class _Importer:
         if problems:
             for index, entry in enumerate(new):
                 if index in problems:
-                    exc = ValidationError(problems[index])
-                    self.errors += [f"{entry.where}: {m}" for m in _messages(exc)]
+                    self.errors += [f"{entry.where}: {m}" for m in _messages(ValidationError(problems[index]))]
                     if entry.rec is not None:
                         self._register(entry.rec, FAILED)
                     continue
