@@ -157,7 +157,7 @@ def test_commands_go_through_the_services_as_no_user(demo, tmp_path, monkeypatch
     (tmp_path / "env.json").write_text(json.dumps(document))
     spy = Spy(monkeypatch)
     call_command("import_config", str(tmp_path / "env.json"), stdout=out, stderr=io.StringIO())
-    assert spy.users("save_object") == [None]
+    assert spy.users("create_many") == [None]  # the new skill, through the services' bulk path
     assert Skill.objects.filter(name="From a command").exists()
     spy.reset()
     AgentGroup.objects.filter(name="Proactive Chat").delete()
