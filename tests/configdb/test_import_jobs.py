@@ -22,7 +22,7 @@ import pytest
 from django.db import connection
 
 from configdb import import_jobs
-from configdb.models import ImportJob, JobState, ObjectChange, Skill, VirtualQueue
+from configdb.models import DN, ImportJob, JobState, ObjectChange, Skill, VirtualQueue
 
 from .api_helpers import body, client_for, make_user, send
 
@@ -84,7 +84,7 @@ def test_a_large_document_runs_as_a_job_with_a_progress_url(demo, demo_document,
     assert data["user"] == "writer" and data["tenant"] == "Environment"
 
     job = finished_job(client, response)
-    assert job["state"] == "succeeded", job
+    assert job["state"] == "succeeded", (job["detail"], (job["errors"] or [])[:3])
     assert job["detail"] is None and job["errors"] is None
     records = 1 + sum(len(v) for k, v in demo_document["objects"].items() if k != "tenant")
     assert job["progress"] == {"done": records, "total": records, "percent": 100.0}
@@ -183,6 +183,21 @@ def test_a_document_under_the_threshold_still_answers_200(demo, demo_document, s
     response = post(client_for(writer_of(demo, "writer2")), {"document": demo_document})
     assert response.status_code == 202
     assert import_jobs.wait(body(response)["id"], timeout=120)
+
+
+def test_the_default_threshold_makes_a_job_of_a_real_megabyte(demo, demo_document):
+    """No setting lowered: a body over 1 MiB (130 DNs of about 8 KB each) is a job, and it imports."""
+    notes = {f"line{i}": "x" * 4000 for i in range(2)}
+    demo_document["objects"]["dns"] += [{"switch": "MultiMediaSwitch", "number": f"9{n:04d}", "dn_type": "extension",
+                                         "options": {"notes": notes}} for n in range(130)]
+    payload = json.dumps({"document": demo_document})
+    assert len(payload) > 1024 * 1024
+    client = client_for(writer_of(demo))
+    job = finished_job(client, post(client, payload))
+    assert job["state"] == "succeeded", (job["detail"], (job["errors"] or [])[:3])
+    assert job["summary"]["counts"]["dns"]["created"] == 130
+    assert job["progress"]["done"] == job["progress"]["total"] > 130
+    assert DN.objects.filter(number__startswith="9").count() == 130
 
 
 def test_the_progress_is_written_now_and_then_not_per_object(demo, monkeypatch):
