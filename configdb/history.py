@@ -29,7 +29,7 @@ from .secrets import MASK, is_secret_key
 
 CHANGED_SECRET = f"{MASK} (changed)"
 
-SKIPPED_MODELS = {"objectchange"}
+SKIPPED_MODELS = {"objectchange", "importjob"}  # the history itself; background imports (not configuration)
 SKIPPED_FIELDS = {"created", "modified"}
 
 

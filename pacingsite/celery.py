@@ -14,6 +14,9 @@ Every node is started the same way (README, "Pacing nodes")::
   cycles of each pacing cluster (every ``pacing/refreshPeriod`` seconds of that cluster, read from the
   configuration each second: a changed period or a new cluster needs no restart) with ``expires`` = one
   period. Which node POSTS is decided by the Redis lease, not by the beat.
+* **Background imports**: every node also consumes ``configdb.jobs``, where the API sends the configuration
+  imports too large to answer within a request (``configdb.import_job``, configdb/tasks.py); one takes a
+  thread of the node's pool while it runs.
 * **Scheduler**: ``celery.beat:Scheduler`` (in memory): no ``celerybeat-schedule`` file, so several nodes can
   run from one directory. The embedded beat is a child process; on Linux it asks the kernel to stop it when
   the worker dies (``PR_SET_PDEATHSIG``), so a killed node leaves no beat sending to its queue.
@@ -44,11 +47,15 @@ app.conf.beat_schedule = {
 
 @signals.celeryd_after_setup.connect
 def _node_queue(sender=None, instance=None, conf=None, **kwargs):
-    """The worker named ``sender`` (``node-1@host``) consumes its own queue, and its beat sends there."""
+    """The worker named ``sender`` (``node-1@host``) consumes its own queue, and its beat sends there; it
+    consumes the background imports' queue too."""
+    from configdb.tasks import JOBS_QUEUE
     from pacing.tasks import queue_of
 
     queue = queue_of(str(sender))
     instance.app.amqp.queues.select_add(queue)
+    # background configuration imports (configdb/tasks.py): every node takes them, even one started with -Q
+    instance.app.amqp.queues.select_add(JOBS_QUEUE)
     entry = dict(conf.beat_schedule[DISPATCH])
     entry["args"] = (str(sender),)
     entry["options"] = {**entry.get("options", {}), "queue": queue}

@@ -19,6 +19,7 @@ start without an explicit ``SECRET_KEY`` or without the secrets key (``PACING_SE
 | DATABASE_CONN_MAX_AGE      | seconds a connection is kept (SQLite: always 0)           | 60                        |
 | TIME_ZONE                  | Django's time zone                                        | UTC                       |
 | PACING_API_MAX_BODY        | largest API request body, bytes                           | 16 MiB                    |
+| PACING_IMPORT_BACKGROUND_BYTES | config imports larger than this run as background jobs | 1 MiB                     |
 | REDIS_URL                  | Redis of the stats store; Celery's broker when set        | unset: embedded Redis     |
 | SESSION_COOKIE_SECURE      | secure session cookie (read in production only)           | on in production          |
 | CSRF_COOKIE_SECURE         | secure CSRF cookie (read in production only)              | on in production          |
@@ -252,10 +253,15 @@ SPECTACULAR_SETTINGS = {
         "StateEnum": "configdb.models.base.State",
         "AlarmStateEnum": "alarms.models.AlarmState",
         "AlarmCategoryEnum": "configdb.models.alarms.AlarmCategory",
+        "ImportJobStateEnum": "configdb.models.jobs.JobState",
     },
 }
 PACING_API_MAX_BODY = int(os.environ.get("PACING_API_MAX_BODY", str(16 * 1024 * 1024)))
 PACING_API_MAX_BULK = 20_000
+# A configuration import whose request body is larger than this (bytes) runs as a background job (202 and a
+# progress URL) instead of within the request (docs/config-transfer.md). 1 MiB is 2,000 to 5,000 exported objects
+# (an exported object takes 200 to 550 bytes): seconds of import, well inside a web worker's 30 s timeout.
+PACING_IMPORT_BACKGROUND_BYTES = int(os.environ.get("PACING_IMPORT_BACKGROUND_BYTES", str(1024 * 1024)))
 
 # Redis: an explicit URL, or (unset) the embedded one the pacing app starts for itself.
 REDIS_URL = os.environ.get("REDIS_URL", "")
@@ -267,6 +273,8 @@ CELERY_WORKER_POOL = os.environ.get("CELERY_WORKER_POOL", "threads")
 CELERY_WORKER_CONCURRENCY = int(os.environ.get("CELERY_WORKER_CONCURRENCY", "4"))
 CELERY_BEAT_SCHEDULER = "celery.beat:Scheduler"
 CELERY_TASK_IGNORE_RESULT = True
+# Background configuration imports go to their own queue, which every pacing node consumes (pacingsite/celery.py).
+CELERY_TASK_ROUTES = {"configdb.import_job": {"queue": "configdb.jobs"}}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 
 # Upload limits: an options file or template is small; refuse anything large before parsing it. A form may

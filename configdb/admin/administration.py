@@ -5,7 +5,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
 
 from .. import access
-from ..models import ObjectChange, TenantGrant
+from ..models import ImportJob, ObjectChange, TenantGrant
 
 
 class SuperuserOnlyMixin:
@@ -61,6 +61,34 @@ class ObjectChangeAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request):
         return access.scope(super().get_queryset(request), request.user)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(ImportJob)
+class ImportJobAdmin(admin.ModelAdmin):
+    """Read-only list of the background configuration imports (POST /api/v1/config/import/ above the size
+    threshold): a user sees their own jobs, a superuser every job."""
+
+    gax_section = "Administration"
+    list_display = ["created", "tenant", "user", "state", "done", "total", "replace", "dry_run", "finished"]
+    list_filter = ["state", "replace", "dry_run"]
+    search_fields = ["tenant", "user__username"]
+    date_hierarchy = "created"
+    list_select_related = ["user"]
+    exclude = ["document"]
+    readonly_fields = [f.name for f in ImportJob._meta.fields if f.name != "document"]
+    show_full_result_count = False
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).restrict(request.user, "view").defer("document")
 
     def has_add_permission(self, request):
         return False

@@ -3,11 +3,14 @@
 The document and the rules are those of ``manage.py export_config`` / ``import_config``
 (configdb/transfer.py, docs/config-transfer.md). Export needs read access to the tenant (another
 tenant answers 404, as if it did not exist); import needs a read-write grant on the tenant the
-document names (creating a tenant needs a superuser), else 403.
+document names (creating a tenant needs a superuser), else 403. A large import (a body over
+``PACING_IMPORT_BACKGROUND_BYTES``, or ``"background": true``) answers 202 and runs as a background job
+(configdb/import_jobs.py; its state at ``/api/v1/config/import-jobs/<id>/``, configdb/api/import_jobs.py).
 """
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
@@ -15,9 +18,13 @@ from rest_framework import exceptions, parsers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from .. import transfer
+from .. import import_jobs, services, transfer
 from ..models import Tenant
 from .base import PayloadTooLarge
+from .import_jobs import ImportJobSerializer, ImportSummarySerializer
+
+#: the keys of an import request's body
+BODY_KEYS = ("document", "replace", "dry_run", "background")
 
 ERROR = OpenApiResponse(OpenApiTypes.OBJECT, description='{"detail": "…", "errors": ["…", …]}')
 
@@ -86,16 +93,22 @@ class ConfigImportView(APIView):
         operation_id="config_import",
         tags=["config"],
         summary="Import a tenant's configuration",
-        description="Body: {\"document\": {…an export…}, \"replace\": false, \"dry_run\": false}. Objects are "
-                    "matched by natural key: missing ones are created, existing ones set to the document's "
-                    "values; replace also deletes the tenant's objects the document does not list; dry_run "
-                    "reports what would change and writes nothing. All or nothing: any problem answers 400 "
+        description="Body: {\"document\": {…an export…}, \"replace\": false, \"dry_run\": false, \"background\": "
+                    "false}. Objects are matched by natural key: missing ones are created, existing ones set to the "
+                    "document's values; replace also deletes the tenant's objects the document does not list; "
+                    "dry_run reports what would change and writes nothing. All or nothing: any problem answers 400 "
                     "listing every problem, each naming its record. Needs a read-write grant on the tenant "
-                    "(creating a tenant needs a superuser). At most 64 MiB.",
+                    "(creating a tenant needs a superuser). At most 64 MiB. A body larger than "
+                    "PACING_IMPORT_BACKGROUND_BYTES (1 MiB unless set), or with \"background\": true, runs as a "
+                    "background job: 202 at once, the job's URL in Location and in the body; GET it for the "
+                    "progress and, at the end, the summary or the errors (docs/config-transfer.md). The body's "
+                    "shape and the grant are still checked first (400, 403: no job).",
         request=OpenApiTypes.OBJECT,
-        responses={200: OpenApiResponse(OpenApiTypes.OBJECT, description="What was (or, for a dry run, would "
-                                                                         "be) created, updated, deleted and "
-                                                                         "left unchanged, per type."),
+        responses={200: OpenApiResponse(ImportSummarySerializer, description="What was (or, for a dry run, would "
+                                                                             "be) created, updated, deleted and "
+                                                                             "left unchanged, per type."),
+                   202: OpenApiResponse(ImportJobSerializer, description="The document runs as a background job; "
+                                                                         "its URL is in Location."),
                    400: ERROR, 403: ERROR, 413: ERROR},
         examples=[OpenApiExample("dry run", request_only=True, value={
             "document": {"format": transfer.FORMAT, "version": transfer.VERSION, "tenant": "Environment",
@@ -113,19 +126,51 @@ class ConfigImportView(APIView):
         if not isinstance(body, dict):
             return _error("The body must be an object: {\"document\": {…}, \"replace\": false, \"dry_run\": false}.",
                           [])
-        problems = [f"{str(k)[:80]}: unknown key." for k in body if k not in ("document", "replace", "dry_run")]
+        problems = [f"{str(k)[:80]}: unknown key." for k in body if k not in BODY_KEYS]
         if "document" not in body:
             problems.append("document: missing; it is required.")
-        for flag in ("replace", "dry_run"):
+        for flag in ("replace", "dry_run", "background"):
             if flag in body and not isinstance(body[flag], bool):
                 problems.append(f"{flag}: must be true or false.")
         if problems:
             return _error("The request is not valid.", problems)
+        document, replace, dry_run = body["document"], body.get("replace", False), body.get("dry_run", False)
+        tenant = _job_tenant(document)
+        if tenant is not None and (body.get("background") or len(raw) > settings.PACING_IMPORT_BACKGROUND_BYTES):
+            return self._background(request, raw, tenant, replace=replace, dry_run=dry_run)
         try:
-            summary = transfer.import_document(body["document"], replace=body.get("replace", False),
-                                               dry_run=body.get("dry_run", False), user=request.user)
+            summary = transfer.import_document(document, replace=replace, dry_run=dry_run, user=request.user)
         except transfer.TransferError as exc:
             return _error(exc.detail, exc.errors)
         except PermissionDenied as exc:  # the services' check, on the first write the user may not make
             return _error(str(exc), [], status.HTTP_403_FORBIDDEN)
         return Response(summary.as_dict())
+
+    @staticmethod
+    def _background(request, raw: bytes, tenant: str, *, replace: bool, dry_run: bool) -> Response:
+        """202 and the job's URL; the import runs in a Celery worker (or, with no broker, a thread here). The
+        grant is checked first (403, no job), as transfer.import_document checks it before anything else."""
+        stored = Tenant.objects.filter(name=tenant).only("pk", "name").first()
+        try:
+            services.check_write(request.user, stored if stored is not None else Tenant(name=tenant))
+        except PermissionDenied as exc:
+            return _error(str(exc), [], status.HTTP_403_FORBIDDEN)
+        job = import_jobs.create(request.user, raw, tenant=tenant, replace=replace, dry_run=dry_run)
+        data = ImportJobSerializer(job, context={"request": request}).data  # as queued: the answer never waits
+        import_jobs.enqueue(job)
+        return Response(data, status=status.HTTP_202_ACCEPTED, headers={"Location": data["url"]})
+
+
+def _job_tenant(document) -> str | None:
+    """The tenant a document that may become a job names; None for a document whose top level is wrong (not an
+    object, another format or version, no tenant name, no objects), which the importer refuses at once, before
+    reading any record — such a document is answered 400 within the request whatever its size."""
+    if not isinstance(document, dict) or document.get("format") != transfer.FORMAT:
+        return None
+    version = document.get("version")
+    if isinstance(version, bool) or version != transfer.VERSION or not isinstance(document.get("objects"), dict):
+        return None
+    tenant = document.get("tenant")
+    if not isinstance(tenant, str) or not tenant or "\x00" in tenant or len(tenant) > 255:
+        return None
+    return tenant

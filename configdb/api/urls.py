@@ -33,9 +33,12 @@ urlpatterns = router.urls
 
 from django.urls import path  # noqa: E402
 
+from .import_jobs import ImportJobDetailView, ImportJobListView  # noqa: E402
 from .transfer import ConfigExportView, ConfigImportView  # noqa: E402
 
 urlpatterns += [
     path("config/export/", ConfigExportView.as_view(), name="config-export"),
     path("config/import/", ConfigImportView.as_view(), name="config-import"),
+    path("config/import-jobs/", ImportJobListView.as_view(), name="config-import-jobs"),
+    path("config/import-jobs/<str:pk>/", ImportJobDetailView.as_view(), name="config-import-job"),
 ]

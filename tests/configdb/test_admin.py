@@ -14,6 +14,7 @@ from configdb.models import (
     ApplicationType,
     DatabaseAccessPoint,
     Folder,
+    ImportJob,
     ObjectChange,
     State,
     TenantGrant,
@@ -37,6 +38,7 @@ def full(demo):
                                              options={"settings": {"dbprotocol": "odbc"}}))
     operator = get_user_model().objects.create_user("operator", password="x")
     TenantGrant.objects.create(user=operator, tenant=demo, access="read")
+    ImportJob.objects.create(user=operator, tenant="Environment", state="succeeded", summary={"tenant": "Environment"})
     return demo
 
 
@@ -48,7 +50,7 @@ def url(model, view, *args):
 def test_changelist_add_and_change_pages_render(admin_client, full, model):
     assert admin_client.get(url(model, "changelist")).status_code == 200
     assert admin_client.get(url(model, "changelist"), {"q": "Proactive"}).status_code == 200
-    read_only = model is ObjectChange
+    read_only = model in (ObjectChange, ImportJob)
     assert admin_client.get(url(model, "add")).status_code == (403 if read_only else 200)
     obj = model._default_manager.first()
     assert obj is not None, f"no {model.__name__} to open"
