@@ -36,6 +36,7 @@ NESTED_ROWS = {"applications": {"ports", "connections"}, "database-access-points
 NOT_EXPORTED = {
     "objectchange": "the history stays with the installation that recorded it",
     "tenantgrant": "users and their grants are the installation's own (not a tenant's configuration)",
+    "importjob": "a background import of this installation (its request, progress and outcome)",
     "applicationtenant": "the 'tenants' links of an application",
     "originationdn": "the 'origination_dns' links of an agent group",
     "virtualqueue": "the DNs of type Virtual Queue: the 'virtual-queues' list",
