@@ -12,7 +12,9 @@ The model, per target (parameters in ``PARAMS``; each a scalar or one value per 
 * **Hot leads** (visitors GPE may invite) arrive as a Poisson process (``lead_rate`` per second, ``inf`` =
   unlimited) and stay on the site for an exponential time (mean ``lead_lifetime_s``). ``invite(counts)``
   gives each target an allowance until ``valid_s`` from now (default one interval; the previous allowance
-  is replaced): it is spent at once on the leads present, then on each lead as it arrives.
+  is replaced): it is spent at once on the leads present, then on each lead as it arrives. (Leads waiting
+  for an invitation are the one thing kept as a count: with memoryless stays they are exchangeable, and the
+  count is updated exactly -- binomial survivors, Poisson arrivals -- whenever it is read.)
 * **Invitations.** Each sent invitation has its own response time: ``response_min_s`` (nobody can click
   before) plus an exponential part, the mean of the whole being ``accept_delay_s``. At that time it is
   accepted with probability ``p_accept`` (read at the answer: a drifting ratio applies to answers as they
@@ -212,7 +214,7 @@ class IndividualCentre:
         self._busy_set: list[set] = []
         self._leaving: list[set] = []
         self._next_agent: list[int] = []
-        self._leads: list[list] = []      # departure times of the leads present (a heap each)
+        self._leads: list[int] = []       # leads present (not invited) at _lead_clock
         self._lead_clock: list[float] = []
         self._lead_wait: list[bool] = []  # a lead-arrival event is in the heap
         self._allow: list[int] = []
@@ -273,7 +275,7 @@ class IndividualCentre:
             self._busy_set.append(set())
             self._leaving.append(set())
             self._next_agent.append(0)
-            self._leads.append([])
+            self._leads.append(0)
             self._lead_clock.append(self._t)
             self._lead_wait.append(False)
             self._allow.append(0)
@@ -290,8 +292,7 @@ class IndividualCentre:
                 rate = self._derived["lead_rate"][i]
                 if math.isfinite(rate) and rate > 0:
                     life = self._derived["lead_life"][i]
-                    m = int(self.rng.poisson(rate * life))
-                    self._leads[i] = sorted(self._t + life * self._exp() for _ in range(m))
+                    self._leads[i] = int(self.rng.poisson(rate * life))
         self._check_delay()
         return new
 
@@ -483,11 +484,9 @@ class IndividualCentre:
                 self._send(i, c, t)
                 continue
             self._refresh_leads(i, t)
-            leads = self._leads[i]
-            k = min(c, len(leads))
+            k = min(c, self._leads[i])
             if k:
-                del leads[-k:]                            # any k of them (memoryless lifetimes)
-                heapq.heapify(leads)
+                self._leads[i] -= k
                 self._allow[i] = c - k
                 self._send(i, k, t)
             if self._allow[i] and not self._lead_wait[i] and rates[i] > 0:
@@ -495,27 +494,27 @@ class IndividualCentre:
                 heapq.heappush(self._heap, (t + self._exp() / rates[i], next(self._seq), _LEAD, i, None, None))
 
     def _refresh_leads(self, i: int, t: float) -> None:
-        """Leads present at ``t``: drop those gone; add the arrivals since the lead clock (none while a
-        lead-arrival event is pending: that event is the next arrival)."""
-        leads = self._leads[i]
-        while leads and leads[0] <= t:
-            heapq.heappop(leads)
+        """Leads present at ``t``: each of those present at the lead clock is still there with probability
+        exp(-span/life); arrivals since the clock (none while a lead-arrival event is pending: that event is
+        the next arrival) are Poisson(rate span), each still there with probability life (1 - exp(-span/life))
+        / span (its arrival time uniform over the span)."""
+        span = t - self._lead_clock[i]
+        if span <= 0:
+            return
+        self._lead_clock[i] = t
+        life = self._derived["lead_life"][i]
+        stay = math.exp(-span / life)
+        if self._leads[i]:
+            self._leads[i] = int(self.rng.binomial(self._leads[i], stay))
         if self._lead_wait[i]:
             return
         rate = self._derived["lead_rate"][i]
-        span = t - self._lead_clock[i]
-        self._lead_clock[i] = t
-        if span <= 0 or not rate > 0 or math.isinf(rate):
+        if not rate > 0 or math.isinf(rate):
             return
         m = int(self.rng.poisson(rate * span))
         if m:
-            life = self._derived["lead_life"][i]
-            start = t - span
-            for _ in range(m):
-                leave = start + span * self._unif() + life * self._exp()
-                if leave > t:
-                    heapq.heappush(leads, leave)
-        self._leads_total[i] += m
+            self._leads_total[i] += m
+            self._leads[i] += int(self.rng.binomial(m, min(1.0, life * -math.expm1(-span / life) / span)))
 
     def _send(self, i: int, k: int, t: float) -> None:
         """``k`` invitations sent at ``t``: each answered after its own response time."""
@@ -614,17 +613,14 @@ class IndividualCentre:
                 self._lead_event(i, t)
 
     def _lead_event(self, i: int, t: float) -> None:
-        self._lead_clock[i] = t
+        self._refresh_leads(i, t)                         # the stock's departures up to now (no arrivals)
         self._leads_total[i] += 1
-        leads = self._leads[i]
-        while leads and leads[0] <= t:
-            heapq.heappop(leads)
         rate = self._derived["lead_rate"][i]
         if self._allow[i] and self._allow_until[i] > t:
             self._allow[i] -= 1
             self._send(i, 1, t)
         else:
-            heapq.heappush(leads, t + self._derived["lead_life"][i] * self._exp())
+            self._leads[i] += 1
         if self._allow[i] and self._allow_until[i] > t and rate > 0:
             heapq.heappush(self._heap, (t + self._exp() / rate, next(self._seq), _LEAD, i, None, None))
         else:
