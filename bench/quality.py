@@ -15,7 +15,7 @@ next cycle. Two simulators (``--simulator count|individual|both``, default both)
   FCFS, agents finishing their chat before logging out), statistics delayed and windowed as a Stat Server
   reports them, AHT over the window's completed chats.
 
-Scenarios (``--only``; all by default), each over ``--seeds`` seeds (default 3: ``--seed``, +1, +2):
+Scenarios (``--only``; the first seven by default), each over ``--seeds`` seeds (default 3: ``--seed``, +1, +2):
 
 * **steady** -- teams of 1, 2, 5, 20, 150, 500 and 1,000 agents x goals 0.5, 1, 3 and 10 %, exact statistics;
 * **late** -- the same teams at goal 3 % with statistics 5 and 10 s late (delay 0 is the steady row);
@@ -25,7 +25,9 @@ Scenarios (``--only``; all by default), each over ``--seeds`` seeds (default 3: 
 * **lunch** -- a third of the agents away for 30 minutes;
 * **mixed** -- a few hundred targets (``--mixed-targets``, 300) combining them: team sizes from the list
   above, goals, delays, handle-time and patience laws, and one event each (none, accept drift, AHT rise,
-  shift start, lunch wave) at a random time.
+  shift start, lunch wave) at a random time;
+* extras, only with ``--only``: **surge** (a campaign: leads 10x, accepting 60 %, for 20 min) and **protect**
+  (steady load with 10 % of the agents reserved for other traffic: the protection's cost in occupancy).
 
 Common parameters unless said otherwise: AHT 300 s, patience 60 s, answers after 20 s on average (at least
 3 s on the individual simulator), 30 % accepted, leads 3x what keeps the agents busy at the scenario's
@@ -117,6 +119,7 @@ class Spec:
     drifts: list[tuple] = field(default_factory=list)        # (knot times, targets, param, knot values)
     spans: dict[str, tuple[float, float]] = field(default_factory=dict)
     mixed: bool = False
+    reserve: np.ndarray | None = None   # TargetState.reserve_agents (the protection of other traffic)
 
     @property
     def size(self) -> int:
@@ -274,6 +277,32 @@ def spec_mixed(scale: float, size: int, seed: int) -> Spec:
     return spec
 
 
+def spec_surge(scale: float) -> Spec:
+    agents = team_targets()
+    p = base_params(agents)
+    base = lead_rate_for(agents, 300.0, 0.3, 2.0)
+    p["lead_rate"] = base
+    spec = Spec("surge", "EXTRA (not in the default set): leads 2x the need, then from 1:00 to 1:20 10x the need "
+                         "and those visitors accept 60 % instead of 30 % (a campaign); goal 3 %; 30 min warm-up + "
+                         "2 h; rows 'surge' cover 1:00-1:40", p, 1800 * scale, 7200 * scale)
+    spec.schedules += [(3600 * scale, None, {"lead_rate": base * 5, "p_accept": 0.3 * 2}),
+                       (4800 * scale, None, {"lead_rate": base, "p_accept": 0.3})]
+    spec.spans["surge"] = (3600 * scale, 6000 * scale)
+    spec.groups = team_groups(agents, goal=3.0) + team_groups(agents, suffix=" surge", goal=3.0, phase="surge")
+    return spec
+
+
+def spec_protect(scale: float) -> Spec:
+    agents = team_targets()
+    spec = Spec("protect", "EXTRA (not in the default set): steady load, goal 3 %, with the protection of other "
+                           "traffic on: 10 % of the agents (at least 1) kept out of proactive capacity "
+                           "(reserve_agents); compare occupancy with 'steady' (the reference is the whole team's, "
+                           "so occ/ref shows the cost)", base_params(agents), 1800 * scale, 7200 * scale,
+                reserve=np.maximum(1.0, np.ceil(0.1 * agents)))
+    spec.groups = team_groups(agents, suffix=" (reserve 10 %)", goal=3.0)
+    return spec
+
+
 SCENARIOS = {
     "steady": spec_steady,
     "late": spec_late,
@@ -282,7 +311,10 @@ SCENARIOS = {
     "shift-start": spec_shift_start,
     "lunch": spec_lunch,
     "mixed": spec_mixed,
+    "surge": spec_surge,
+    "protect": spec_protect,
 }
+DEFAULT = ("steady", "late", "accept-drift", "aht-rise", "shift-start", "lunch", "mixed")
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -311,8 +343,8 @@ class LateStats:
     def __init__(self, delay_s: np.ndarray, interval_s: float) -> None:
         self.lag = np.ceil(np.maximum(delay_s, 0.0) / interval_s - 1e-9).astype(np.int64)
         self.interval_s = interval_s
-        self.history: list[TargetState] = []
-        self.sent: list[np.ndarray] = []
+        self.history: list[np.ndarray] = []        # per cycle: the FIELDS rows as reported then
+        self.sent: list[np.ndarray] = []           # per cycle: invitations sent so far
 
     def state(self, sim: ContactCentre) -> TargetState:
         now = sim.target_state()
@@ -320,21 +352,31 @@ class LateStats:
             now.stats_age_s = np.zeros(sim.size)
             return now
         depth = int(self.lag.max()) + 1
-        self.history.append(now)
+        self.history.append(np.stack([np.asarray(getattr(now, name), dtype=float) for name in self.FIELDS]))
         self.sent.append(sim.totals()["sent"].astype(float))
         del self.history[:-depth], self.sent[:-depth]
         lag = np.minimum(self.lag, len(self.history) - 1)
         cols = np.arange(sim.size)
-        for name in self.FIELDS:
-            stack = np.stack([getattr(s, name) for s in self.history])
-            setattr(now, name, stack[len(self.history) - 1 - lag, cols])
+        stack = np.stack(self.history)                                      # (cycles, fields, targets)
+        late = stack[len(self.history) - 1 - lag, :, cols].T                # (fields, targets)
+        for j, name in enumerate(self.FIELDS):
+            setattr(now, name, late[j].copy())
         now.stats_age_s = lag * self.interval_s
         return now
 
+    def sent_since_snapshot(self) -> np.ndarray:
+        """Invitations sent since each target's statistics snapshot."""
+        if not self.sent:
+            return np.zeros(self.lag.size)
+        lag = np.minimum(self.lag, len(self.sent) - 1)
+        stack = np.stack(self.sent)
+        return stack[-1] - stack[len(self.sent) - 1 - lag, np.arange(self.lag.size)]
+
 
 def engine_state(sim, late: LateStats | None) -> TargetState:
-    """The engine's input. (The engine's version that uses what was sent since the snapshot can read it from
-    ``sim.sent_since_snapshot()`` (individual) or ``LateStats.sent`` (count).)"""
+    """The engine's input (an engine that uses what was sent since the snapshot finds it in
+    ``sim.sent_since_snapshot()`` on the individual simulator and ``late.sent_since_snapshot()`` on the count
+    one, zeros when the statistics are exact)."""
     if late is not None:
         return late.state(sim)
     return sim.target_state()
@@ -394,6 +436,8 @@ def simulate(job: tuple) -> dict:
     sim = make_simulator(kind, spec, seed)
     for at_s, targets, values in spec.schedules:
         sim.schedule(at_s, targets, **values)
+    if spec.reserve is not None:
+        sim.reserve_agents = spec.reserve
     late = None
     if kind == "count" and np.any(spec.params["stats_delay_s"] > 0):
         late = LateStats(spec.params["stats_delay_s"], INTERVAL)
@@ -492,7 +536,7 @@ def report(spec: Spec, kind: str, results: list[dict], checks: dict[str, Check])
     print(spec.description)
     width = max(18, *(len(g.label) for g in spec.groups))
     head = (f"{'row':<{width}} | {'tgts':>4} | {'accepted':>8} | {'abandon %':>9} | {'seeds min-max':>13} | "
-            f"{'goal %':>6} | {'ab.':<8} | {'occ.':>5} | {'E-A ref':>7} | {'occ/ref':>7} | {'occ.':<8} | "
+            f"{'goal %':>6} | {'ab.':<13} | {'occ.':>5} | {'E-A ref':>7} | {'occ/ref':>7} | {'occ.':<8} | "
             f"{'CV inv':>6} | extra")
     print(head)
     print("-" * len(head))
@@ -530,7 +574,7 @@ def report(spec: Spec, kind: str, results: list[dict], checks: dict[str, Check])
         allowance = " +2se" if small else ""
         print(f"{grp.label:<{width}} | {grp.targets.size:4d} | {int(pooled['accepted']):8d} | "
               f"{100 * _ab(pooled):9.2f} | {min(ab_range):5.2f}-{max(ab_range):<7.2f} | {100 * goal:6.2f} | "
-              f"{ab_v + allowance:<8} | {_occ(pooled):5.3f} | {ref:7.3f} | {ratio:7.2f} | {occ_v:<8} | {cv:>6} | "
+              f"{ab_v + allowance:<13} | {_occ(pooled):5.3f} | {ref:7.3f} | {ratio:7.2f} | {occ_v:<8} | {cv:>6} | "
               f"{'; '.join(extra)}")
     if spec.mixed:
         hold_counts = []
@@ -582,7 +626,7 @@ def _warm_engine() -> None:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    names = [n.strip() for n in args.only.split(",") if n.strip()] or list(SCENARIOS)
+    names = [n.strip() for n in args.only.split(",") if n.strip()] or list(DEFAULT)
     unknown = [n for n in names if n not in SCENARIOS]
     if unknown:
         print(f"unknown scenario(s): {', '.join(unknown)}; available: {', '.join(SCENARIOS)}", file=sys.stderr)
