@@ -49,6 +49,9 @@ Statistics (what the pacing engine sees; ``target_state()``), as a Stat Server r
   finished interactions). Before the first completion it is NaN (unknown: the engine uses its default);
   when the window holds no completion but earlier ones exist, the mean of all chats completed up to the
   snapshot. (Right after a cold start it is biased low: only short chats have ended; docs/pacing.md.)
+  ``aht_stat="censored"`` (not the default) reports instead the agents' busy time over the window -- the
+  completed chats' and the elapsed part of those in progress -- divided by the chats completed in it (the
+  time-on-test estimate of ContactCentre's default, unbiased for exponential handle times).
 * **Pending invitations** come from GPE's reply and are CURRENT (never delayed).
 * ``TargetState.stats_age_s`` = the age of the snapshot used (0 when live). ``sent_since_snapshot()``
   gives the invitations sent since each target's snapshot (the engine knows what it sent).
@@ -109,7 +112,8 @@ PARAMS: dict[str, float] = {
 # Cumulative counters (rows of the snapshots); "handle" is the handle time of completed chats, seconds.
 _CUM = ("sent", "accepted", "declined", "expired", "abandoned", "completed", "handle")
 _STATE = ("ready", "busy", "queued")
-_ROWS = _STATE + _CUM
+_CUMX = _CUM + ("busy_time",)     # + agent busy time so far (completed chats and the elapsed part of the others)
+_ROWS = _STATE + _CUMX
 _R = {name: i for i, name in enumerate(_ROWS)}
 
 # Event kinds (the third element of a heap entry).
@@ -169,8 +173,11 @@ class IndividualCentre:
     def __init__(self, n_targets: int | None = None, *, names: Sequence[str] | None = None, seed: int | None = 0,
                  interval_s: float = 5.0, window_s: float = 900.0, tick_s: float = 1.0,
                  drift_step_s: float | None = None, max_delay_s: float = 60.0, initial_leads: bool = True,
-                 **params: Any) -> None:
+                 aht_stat: str = "window", **params: Any) -> None:
         _check(params)
+        if aht_stat not in ("window", "censored"):
+            raise ValueError("aht_stat must be 'window' or 'censored'")
+        self.aht_stat = aht_stat
         if n_targets is None:
             if names is not None:
                 n_targets = len(names)
@@ -233,7 +240,7 @@ class IndividualCentre:
         self._derived: dict[str, list] = {}
         self._ring_len = self._ticks_for(max_delay_s) + 2
         self._snap = np.zeros((self._ring_len, len(_ROWS), 0))
-        self._buckets = np.zeros((self.window_buckets + self._ring_len // self.bucket_ticks + 3, len(_CUM), 0))
+        self._buckets = np.zeros((self.window_buckets + self._ring_len // self.bucket_ticks + 3, len(_CUMX), 0))
         self._alloc(names, params)
         self._record_tick()               # snapshot 0 (and bucket 0)
 
@@ -630,11 +637,8 @@ class IndividualCentre:
         """Snapshot of agents, queue and cumulative counters at tick ``self._tick`` (and at bucket edges)."""
         k = self._tick
         row = self._snap[k % self._ring_len]
-        for j, name in enumerate(_STATE):
-            row[j] = np.frombuffer(getattr(self, "_" + name), dtype=np.int64) if self.size else 0
-        for j, name in enumerate(_CUM):
-            row[len(_STATE) + j] = np.frombuffer(self._c[name], dtype=np.float64 if name == "handle" else np.int64) \
-                if self.size else 0
+        if self.size:
+            self._fill_row(row)
         if k % self.bucket_ticks == 0:
             self._buckets[(k // self.bucket_ticks) % self._buckets.shape[0]] = row[len(_STATE):]
 
@@ -703,18 +707,23 @@ class IndividualCentre:
         """Idle logged-in agents now (live)."""
         return np.frombuffer(self._ready, dtype=np.int64).copy()
 
-    def _live_row(self) -> np.ndarray:
-        row = np.empty((len(_ROWS), self.size))
+    def _fill_row(self, row: np.ndarray) -> None:
+        """The state now and the cumulative counters now, into ``row`` (len(_ROWS) x size)."""
         for j, name in enumerate(_STATE):
             row[j] = np.frombuffer(getattr(self, "_" + name), dtype=np.int64)
         for j, name in enumerate(_CUM):
             row[len(_STATE) + j] = np.frombuffer(self._c[name], dtype=np.float64 if name == "handle" else np.int64)
+        row[_R["busy_time"]] = row[_R["handle"]] + row[_R["busy"]] * self._t - np.frombuffer(self._start_sum)
+
+    def _live_row(self) -> np.ndarray:
+        row = np.empty((len(_ROWS), self.size))
+        self._fill_row(row)
         return row
 
     def _window_start(self, tick: np.ndarray) -> np.ndarray:
         """Cumulative counters at the start of the window ending at each target's snapshot tick."""
         first_bucket = tick // self.bucket_ticks - self.window_buckets
-        out = np.zeros((len(_CUM), self.size))
+        out = np.zeros((len(_CUMX), self.size))
         ok = first_bucket >= 0
         if ok.any():
             cols = np.flatnonzero(ok)
@@ -741,10 +750,11 @@ class IndividualCentre:
         out = {name: rows[j].copy() for j, name in enumerate(_STATE)}
         for j, name in enumerate(_CUM[:-1]):
             out[name] = win[j]
-        done = win[_CUM.index("completed")]
-        handle = win[_CUM.index("handle")]
-        all_done = cum[_CUM.index("completed")]
-        all_handle = cum[_CUM.index("handle")]
+        work = "handle" if self.aht_stat == "window" else "busy_time"
+        done = win[_CUMX.index("completed")]
+        handle = win[_CUMX.index(work)]
+        all_done = cum[_CUMX.index("completed")]
+        all_handle = cum[_CUMX.index(work)]
         with np.errstate(divide="ignore", invalid="ignore"):
             out["aht_s"] = np.where(done > 0, handle / np.maximum(done, 1),
                                     np.where(all_done > 0, all_handle / np.maximum(all_done, 1), np.nan))

@@ -268,6 +268,18 @@ def test_aht_is_over_the_windows_completed_chats():
     assert cc.window()["sent"][0] == 0
 
 
+def test_window_aht_is_biased_low_at_a_cold_start_and_the_censored_one_is_not():
+    kw = {"agents": 200, "aht_s": 300.0, "seed": 1}
+    naive, censored = IndividualCentre(**kw), IndividualCentre(aht_stat="censored", **kw)
+    for cc in (naive, censored):
+        cc.invite(1000)
+        cc.advance(150)
+    assert naive.observed()["aht_s"][0] < 0.5 * 300
+    assert 0.6 * 300 < censored.observed()["aht_s"][0] < 1.5 * 300
+    with pytest.raises(ValueError):
+        IndividualCentre(aht_stat="median")
+
+
 def test_target_state_from_observed_statistics():
     cc = world()
     s = cc.target_state()
@@ -371,8 +383,8 @@ def test_exponential_case_reproduces_the_count_simulator():
     """Same static Poisson sender in both simulators (exponential times, no delay): the same figures within
     noise (the count simulator's 1 s steps round handle times to whole seconds)."""
     agents, lam, aht, patience = 10, 9.0 / 60, 60.0, 40.0
-    ind = static_poisson(IndividualCentre, 5, agents, 10, lam, aht, patience, 6 * 3600.0)
-    cnt = static_poisson(ContactCentre, 5, agents, 10, lam, aht, patience, 6 * 3600.0)
+    ind = static_poisson(IndividualCentre, 5, agents, 30, lam, aht, patience, 2 * 3600.0)
+    cnt = static_poisson(ContactCentre, 5, agents, 30, lam, aht, patience, 2 * 3600.0)
     assert ind[2] > 20000 and cnt[2] > 20000
     assert ind[0] == pytest.approx(cnt[0], rel=0.12, abs=0.005)
     assert ind[1] == pytest.approx(cnt[1], rel=0.03)
@@ -382,10 +394,10 @@ def test_exponential_case_in_a_closed_loop_is_close_to_the_count_simulator():
     """The engine driving both: the same team and parameters give abandonment and occupancy close together."""
     figures = []
     for cls in (IndividualCentre, ContactCentre):
-        cc = cls(agents=np.full(6, 30), seed=9, lead_rate=np.inf)
+        cc = cls(agents=np.full(18, 30), seed=9, lead_rate=np.inf)
         cc.run(1200)
         before = cc.totals()
-        cc.run(3 * 3600)
+        cc.run(3600)
         after = cc.totals()
         d = {k: (after[k] - before[k]).sum() for k in ("accepted", "abandoned", "busy_s", "present_s")}
         figures.append((d["abandoned"] / d["accepted"], d["busy_s"] / d["present_s"]))
