@@ -299,9 +299,12 @@ def test_quality_bench_runs_briefly():
         sys.modules.pop(spec.name, None)
     out = io.StringIO()
     with redirect_stdout(out):
-        assert module.main(["--only", "steady,mixed", "--scale", "0.05", "--mixed-targets", "30"]) == 0
+        assert module.main(["--only", "steady,late,mixed", "--scale", "0.03", "--mixed-targets", "20", "--seeds", "1",
+                            "--jobs", "1"]) == 0
     text = out.getvalue()
-    assert "## steady" in text and "## mixed" in text and "occ/bound" in text
+    for name in ("steady", "late", "mixed"):
+        assert f"## {name} -- count simulator" in text and f"## {name} -- individual simulator" in text
+    assert "occ/ref" in text and "CV inv" in text and "hold one by one" in text
     assert "PASS" in text or "MISS" in text
 
 
