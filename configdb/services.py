@@ -277,10 +277,19 @@ def save_object(obj: models.Model, *, user=None, fields: Iterable[str] | None = 
 
 
 def delete_object(obj: models.Model, *, user=None) -> None:
-    """Delete an object (ProtectedError / RestrictedError / ValidationError when others use it)."""
+    """Delete an object (ProtectedError / RestrictedError / ValidationError when others use it).
+
+    The stored row is read under its row lock and that is what is deleted, so the history's "before" is the
+    object as it is at that moment (with a change another request committed since the caller read it), and
+    an object another request deleted meanwhile raises ObjectGone instead of recording a second delete.
+    """
     with transaction.atomic():
-        check_write(user, obj)
-        obj.delete()
+        stored = lock(obj) if obj.pk is not None else None
+        if stored is None:
+            raise ObjectGone(f"This {obj._meta.verbose_name} was deleted meanwhile; nothing was written.")
+        check_write(user, stored)
+        stored.delete()
+    setattr(obj, obj._meta.pk.attname, None)  # as Model.delete() leaves the caller's copy
 
 
 @transaction.atomic

@@ -169,6 +169,62 @@ def test_a_unique_constraint_race_answers_400_naming_the_field(root, switch, mon
     assert DN.objects.filter(number="5001").count() == 1
 
 
+def after_the_view_read(monkeypatch, change):
+    """Run ``change()`` (another request's write) once, after the API's DELETE read the object and before it
+    hands it to the service."""
+    from configdb.api import views
+
+    original = views.ConfigObjectViewSet.perform_destroy
+
+    def slipped(self, instance):
+        change()
+        return original(self, instance)
+
+    monkeypatch.setattr(views.ConfigObjectViewSet, "perform_destroy", slipped)
+
+
+def test_a_delete_records_the_object_as_stored_when_it_is_deleted(root, switch, monkeypatch):
+    """Found by bench/concurrency.py: the delete's history "before" was the copy the view had read, so a PATCH
+    committed in between was missing from it (the history chain broke at the delete)."""
+    meanwhile_change = other_write(switch.pk, switch_type="sip", options={"patched": {"by": "other"}})
+    after_the_view_read(monkeypatch, meanwhile_change)
+    response = send(client_for(root), "delete", url("switches", switch.pk))
+    assert response.status_code == 204, response.content
+    assert not Switch.objects.filter(pk=switch.pk).exists()
+    chain = list(ObjectChange.objects.filter(object_id=str(switch.pk), content_type__model="switch").order_by("pk"))
+    assert [c.action for c in chain] == ["create", "update", "delete"]
+    assert chain[2].prechange == chain[1].postchange
+    assert chain[2].prechange["switch_type"] == "sip"
+
+
+def test_an_object_deleted_meanwhile_answers_404_and_is_recorded_once(root, switch, monkeypatch):
+    """Two DELETEs of one object at the same moment: one 204, the other 404 — not two 204s and two deletes."""
+    after_the_view_read(monkeypatch, lambda: services.delete_object(Switch.objects.get(pk=switch.pk)))
+    response = send(client_for(root), "delete", url("switches", switch.pk))
+    assert response.status_code == 404, response.content
+    assert "deleted meanwhile" in body(response)["detail"]
+    deletes = ObjectChange.objects.filter(object_id=str(switch.pk), content_type__model="switch", action="delete")
+    assert deletes.count() == 1
+
+
+def test_the_admin_deleting_an_object_deleted_meanwhile_is_no_error(env_tenant, switch, monkeypatch):
+    user = make_user("staff", staff=True, grants={env_tenant: "write"})
+    user.user_permissions.add(*Permission.objects.filter(content_type__app_label="configdb"))
+    client = Client()
+    client.force_login(user)
+    original = services.delete_object
+
+    def raced(obj, **kwargs):  # another request deletes it first
+        original(Switch.objects.get(pk=obj.pk))
+        return original(obj, **kwargs)
+
+    monkeypatch.setattr(services, "delete_object", raced)
+    response = client.post(reverse("admin:configdb_switch_delete", args=[switch.pk]), {"post": "yes"})
+    assert response.status_code == 302
+    assert ObjectChange.objects.filter(object_id=str(switch.pk), content_type__model="switch",
+                                       action="delete").count() == 1
+
+
 # -- real threads, on PostgreSQL (SQLite serialises writers: tests/pacingsite/test_sqlite_concurrency.py) --------
 
 postgres_only = pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks need PostgreSQL")
