@@ -109,6 +109,23 @@ def test_every_answer_carries_the_version_and_a_stale_if_match_is_412(root, swit
     assert send(client, "patch", url("switches", switch.pk), {"name": "Any"}, HTTP_IF_MATCH="*").status_code == 200
 
 
+def test_a_stale_get_body_put_back_with_if_match_is_412_not_a_read_only_400(root, switch):
+    """Found by bench/concurrency.py: the GET's body carries `modified`, which the other write changed; the
+    read-only check refused it with a 400 before the version was looked at."""
+    client = client_for(root)
+    got = client.get(url("switches", switch.pk))
+    payload = {**body(got), "tenant": body(got)["tenant"]["id"], "name": "Mine"}
+    other_write(switch.pk, switch_type="sip")()
+    response = send(client, "put", url("switches", switch.pk), payload, HTTP_IF_MATCH=got.headers["ETag"])
+    assert response.status_code == 412, response.content
+    assert "changed by someone else since you opened it" in body(response)["detail"]
+    assert Switch.objects.get(pk=switch.pk).name == "SW"
+    # the same body against the current version: read-only fields must still be sent back unchanged
+    current = client.get(url("switches", switch.pk)).headers["ETag"]
+    response = send(client, "put", url("switches", switch.pk), payload, HTTP_IF_MATCH=current)
+    assert response.status_code == 400 and "modified" in body(response), response.content
+
+
 def test_the_version_reveals_nothing_of_a_secret(root, env_tenant):
     """A keyed digest: two objects that differ only in a secret have different versions, and the same secret
     under another SECRET_KEY gives another version (so it cannot be guessed offline from the ETag)."""
