@@ -60,13 +60,14 @@ REQUEST_TIMEOUT_S = 60
 #: the fields each client PATCHes (client i: GROUPS[i % 4]); all but state carry a value no other write uses
 GROUPS = ("alias", "association", "options", "state")
 #: the fields an API client may change here; the history's snapshots are compared on these
-COMPARED = {"dn": ("number", "alias", "association", "options", "state", "dn_type"), "skill": ("name", "state")}
+COMPARED = {"dn": ("number", "alias", "association", "options", "state", "dn_type"), "skill": ("name", "state"),
+            "group": ("name", "state")}
 OPERATIONS = {  # kind: weight
     "patch": 40, "patch If-Match": 5, "put If-Match": 5, "patch (pool)": 8, "create": 10, "bulk create": 5,
-    "delete": 8, "race create": 12, "rename": 4, "read": 7,
+    "delete": 8, "race create": 12, "rename": 4, "read": 7, "group create": 4, "group links": 4,
 }
 KINDS = ("create", "bulk create", "patch", "patch If-Match", "put If-Match", "rename", "delete", "race create",
-         "read")
+         "group create", "group links", "read")
 WRITES = ("patch", "patch If-Match", "put If-Match")  # the kinds checked against the history
 
 # Run in a subprocess with the bench's DATABASE_URL: migrate (SQLite), then the tenant, the switch and one
@@ -271,7 +272,7 @@ class Answer:
     status: int | None
     started: float
     finished: float
-    space: str = ""                 # "dn" or "skill": the natural-key space of the object
+    space: str = ""                 # "dn", "skill" or "group": the natural-key space of the object
     pk: int | None = None           # the object written (PATCH, DELETE)
     sent: dict | None = None        # what a PATCH sent
     marker: tuple | None = None     # (field, value) no other write uses, when the PATCH has one
@@ -309,11 +310,12 @@ class Load:
             return route, pk, self.pool[(route, pk)]
 
 
-SPACE = {"dns": "dn", "virtual-queues": "dn", "skills": "skill"}
+SPACE = {"dns": "dn", "virtual-queues": "dn", "skills": "skill", "agent-groups": "group"}
+NAME = {"dn": "number", "skill": "name", "group": "name"}   # the field that names an object of each space
 
 
 def record_for(route: str, name: str) -> dict:
-    if route == "skills":
+    if route in ("skills", "agent-groups"):
         return {"tenant": TENANT, "name": name}
     if route == "virtual-queues":
         return {"switch": SWITCH, "number": name, "alias": name, "options": {"pacing": {"media": "chat"}}}
@@ -321,7 +323,7 @@ def record_for(route: str, name: str) -> dict:
 
 
 def name_of(route: str, record: dict) -> str:
-    return record["name"] if route == "skills" else record["number"]
+    return record[NAME[SPACE[route]]]
 
 
 class Client:
@@ -428,12 +430,11 @@ class Client:
     def _created(self, answer: Answer, route: str, objects: list[dict]) -> None:
         space = SPACE[route]
         for obj in objects:
-            name = obj["name"] if space == "skill" else obj["number"]
-            answer.created.append((space, obj["id"], name))
+            answer.created.append((space, obj["id"], obj[NAME[space]]))
         if answer.kind != "race create":
             with self.load.lock:
                 for obj in objects:
-                    self.load.pool[(route, obj["id"])] = obj["name"] if space == "skill" else obj["number"]
+                    self.load.pool[(route, obj["id"])] = obj[NAME[space]]
 
     def delete(self) -> None:
         target = self.load.take(self.rng)
@@ -462,6 +463,28 @@ class Client:
                                      fresh=fresh, race=(space, name))
         if answer.status == 201:
             self._created(answer, route, response.json() if isinstance(body, list) else [response.json()])
+
+    def some_dns(self) -> list[int]:
+        """One to three DNs or queues of the pool (some may be being deleted at this very moment)."""
+        with self.load.lock:
+            choices = [pk for (route, pk) in self.load.pool if route != "skills" and route != "agent-groups"]
+        return self.rng.sample(choices, min(len(choices), self.rng.randint(1, 3)))
+
+    def group_create(self) -> None:
+        """An agent group listing DNs as its origination DNs, while other clients delete DNs."""
+        record = {**record_for("agent-groups", self.unique("g")), "origination_dns": self.some_dns()}
+        answer, response = self.call("group create", "POST", "agent-groups/", record, space="group",
+                                     names=[("group", record["name"])], fresh=[("group", record["name"])])
+        if answer.status == 201:
+            self._created(answer, "agent-groups", [response.json()])
+
+    def group_links(self) -> None:
+        target = self.load.take(self.rng, ("agent-groups",))
+        if target is None:
+            return
+        _route, pk, _ = target
+        self.call("group links", "PATCH", f"agent-groups/{pk}/", {"origination_dns": self.some_dns()},
+                  space="group", pk=pk)
 
     def rename(self) -> None:
         target = self.load.take(self.rng, ("dns", "virtual-queues"))
@@ -501,6 +524,10 @@ class Client:
                 self.race()
             elif kind == "rename":
                 self.rename()
+            elif kind == "group create":
+                self.group_create()
+            elif kind == "group links":
+                self.group_links()
             else:
                 self.read()
 
@@ -565,7 +592,7 @@ class Findings:
 
 CHECKS = (
     ("5xx answers", "answers 500-599 (any is a bug)"),
-    ("lost writes", "acknowledged PATCHes whose values are not a record of the object's history chain"),
+    ("lost writes", "acknowledged PATCHes and PUTs whose values are not a record of the object's history chain"),
     ("clobbered fields", "history records changing a field their request did not name (a stale copy saved)"),
     ("chain breaks", "a record's 'before' differs from the previous record's 'after', or the last 'after' from "
                      "the object as it is"),
@@ -594,8 +621,10 @@ def verify(load: Load, session) -> Findings:
     base = load.base
     final = {("dn", o["id"]): o for o in fetch_all(session, base, "dns/")}
     final.update({("skill", o["id"]): o for o in fetch_all(session, base, "skills/")})
+    final.update({("group", o["id"]): o for o in fetch_all(session, base, "agent-groups/")})
     chains: dict[tuple[str, int], list[dict]] = defaultdict(list)
-    for object_type, space in (("configdb.dn", "dn"), ("configdb.virtualqueue", "dn"), ("configdb.skill", "skill")):
+    for object_type, space in (("configdb.dn", "dn"), ("configdb.virtualqueue", "dn"), ("configdb.skill", "skill"),
+                               ("configdb.agentgroup", "group")):
         for row in fetch_all(session, base, f"changes/?object_type={object_type}&ordering=id"):
             chains[(space, int(row["object_id"]))].append(row)
     for chain in chains.values():
@@ -711,7 +740,7 @@ def verify(load: Load, session) -> Findings:
     for (space, _pk), chain in chains.items():
         for record in chain:
             if record["action"] == "create":
-                recorded_names.add((space, record["postchange"]["name" if space == "skill" else "number"]))
+                recorded_names.add((space, record["postchange"][NAME[space]]))
     for answer in answers:
         if answer.method == "POST" and answer.status is not None and 400 <= answer.status < 500:
             for space, name in answer.fresh:
@@ -721,15 +750,14 @@ def verify(load: Load, session) -> Findings:
     # natural keys
     keys: Counter = Counter()
     for (space, _pk), obj in final.items():
-        keys[(space, obj["switch"]["id"] if space == "dn" else obj["tenant"]["id"],
-              obj["number"] if space == "dn" else obj["name"])] += 1
+        keys[(space, obj["switch"]["id"] if space == "dn" else obj["tenant"]["id"], obj[NAME[space]])] += 1
     for key, count in keys.items():
         if count > 1:
             found.add("duplicates", f"{count} {key[0]}s named '{key[2]}'")
     hot = set(load.hot)
     for (space, pk), obj in final.items():
         if (space, pk) not in acknowledged and not (space == "dn" and pk in hot):
-            found.add("orphans", f"{space} {pk} ('{obj.get('number') or obj.get('name')}')")
+            found.add("orphans", f"{space} {pk} ('{obj[NAME[space]]}')")
     return found
 
 
