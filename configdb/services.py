@@ -43,7 +43,8 @@ from .models import (
 from .models.fields import OptionsField
 
 __all__ = [
-    "ObjectGone", "StaleObject", "check_same_tenant", "check_move", "check_version", "check_write", "clone_object",
+    "ObjectGone", "StaleObject", "check_deferred_constraints", "check_same_tenant", "check_move", "check_version",
+    "check_write", "clone_object",
     "delete_object", "export_options", "import_options", "lock", "options_fields", "prepare",
     "sealed_secret_warnings", "save_object", "set_links", "set_state", "tenant_references", "version_of",
 ]
@@ -237,10 +238,21 @@ def _integrity_error(obj: models.Model, exc: IntegrityError) -> ValidationError:
         "nothing was written. Try again."]})
 
 
+def check_deferred_constraints() -> None:
+    """Run now the foreign-key checks PostgreSQL defers to the commit (Django creates them DEFERRABLE INITIALLY
+    DEFERRED), inside the caller's savepoint: a related object another request deleted since this one read it
+    is then an IntegrityError the caller turns into a 400, not a failed COMMIT (a 500). SQLite needs none: its
+    immediate transaction holds the write lock, so nothing is deleted meanwhile."""
+    connection = transaction.get_connection()
+    if connection.vendor == "postgresql":
+        connection.check_constraints()  # SET CONSTRAINTS ALL IMMEDIATE, then DEFERRED again
+
+
 def _save(obj: models.Model, update_fields: list[str] | None) -> None:
     try:
         with transaction.atomic():
             obj.save(update_fields=update_fields)
+            check_deferred_constraints()
     except IntegrityError as exc:
         raise _integrity_error(obj, exc) from None
 
@@ -309,7 +321,13 @@ def set_links(obj: models.Model, field: str, related: Iterable[models.Model], *,
             raise ValidationError({field: "Some of these objects do not exist."})
     if field != "tenants":
         check_same_tenant(getattr(obj, "tenant_id", None), related, field)
-    getattr(obj, field).set(related)
+    try:
+        with transaction.atomic():
+            getattr(obj, field).set(related)
+            check_deferred_constraints()
+    except IntegrityError:
+        raise ValidationError({field: "Some of these objects were deleted meanwhile by another request; nothing "
+                                      "was written."}) from None
 
 
 @transaction.atomic

@@ -18,7 +18,7 @@ from django.test import Client
 from django.urls import reverse
 
 from configdb import services
-from configdb.models import DN, ObjectChange, Switch, Tenant
+from configdb.models import DN, AgentGroup, ObjectChange, Switch, Tenant
 
 from .api_helpers import body, client_for, make_user, send, url
 
@@ -320,6 +320,77 @@ def test_creating_the_same_dn_at_the_same_moment_is_one_201_and_400s_never_500()
             if code == 400:
                 assert "number" in str(data), data
         assert DN.objects.filter(number=number).count() == 1
+
+
+def committed_elsewhere(change) -> None:
+    """Run ``change()`` on a connection of its own, committed before this returns (another request)."""
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            change()
+        except BaseException as exc:  # noqa: BLE001 - reported in the test's thread
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join(timeout=60)
+    assert not thread.is_alive() and not errors, errors
+
+
+@postgres_only
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("method", ["post", "patch"])
+def test_linking_a_dn_deleted_meanwhile_is_a_400_not_a_500_at_commit(monkeypatch, method):
+    """Found by bench/concurrency.py on PostgreSQL: the DN was deleted (and committed) after the request checked it
+    and before its commit; the link row's deferred foreign-key check then failed at COMMIT, a 500."""
+    env = Tenant.objects.create(name="Environment")
+    root = make_user("root", superuser=True)
+    switch = services.save_object(Switch(tenant=env, name="SW"))
+    dn = services.save_object(DN(switch=switch, number="5001", dn_type="extension"))
+    group = services.save_object(AgentGroup(tenant=env, name="G"))
+    original = services.check_same_tenant
+
+    def raced(tenant_id, related, field):  # after the request read the DNs, before it writes the links
+        if field == "origination_dns" and DN.objects.filter(pk=dn.pk).exists():
+            committed_elsewhere(lambda: services.delete_object(DN.objects.get(pk=dn.pk)))
+        return original(tenant_id, related, field)
+
+    monkeypatch.setattr(services, "check_same_tenant", raced)
+    client = client_for(root)
+    client.raise_request_exception = False
+    if method == "post":
+        response = send(client, "post", url("agent-groups"), {"tenant": "Environment", "name": "G2",
+                                                              "origination_dns": [dn.pk]})
+    else:
+        response = send(client, "patch", url("agent-groups", group.pk), {"origination_dns": [dn.pk]})
+    assert response.status_code == 400, response.content
+    assert "origination_dns" in body(response)
+    assert not AgentGroup.objects.filter(name="G2").exists()
+    assert not DN.objects.filter(pk=dn.pk).exists()
+
+
+@postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_saving_onto_a_switch_deleted_meanwhile_is_a_400_not_a_500_at_commit(monkeypatch):
+    env = Tenant.objects.create(name="Environment")
+    root = make_user("root", superuser=True)
+    switch = services.save_object(Switch(tenant=env, name="SW"))
+    original = DN.full_clean
+
+    def raced(self, *args, **kwargs):  # validation saw the switch; it is deleted before the insert
+        original(self, *args, **kwargs)
+        committed_elsewhere(lambda: services.delete_object(Switch.objects.get(pk=switch.pk)))
+
+    monkeypatch.setattr(DN, "full_clean", raced)
+    client = client_for(root)
+    client.raise_request_exception = False
+    response = send(client, "post", url("dns"), {"switch": "SW", "number": "5001", "dn_type": "extension"})
+    assert response.status_code == 400, response.content
+    assert "conflicted with this one at the same moment" in str(body(response))
+    assert not DN.objects.exists()
 
 
 def test_a_race_the_admin_form_could_not_see_is_a_message_not_a_500(env_tenant, switch, monkeypatch):
