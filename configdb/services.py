@@ -43,9 +43,10 @@ from .models import (
 from .models.fields import OptionsField
 
 __all__ = [
-    "ObjectGone", "StaleObject", "apply_fields", "check_same_tenant", "check_move", "check_version", "check_write",
-    "clone_object", "delete_object", "export_options", "import_options", "lock", "name_and_scope", "options_fields",
-    "prepare", "sealed_secret_warnings", "save_object", "set_links", "set_state", "tenant_references", "version_of",
+    "ObjectGone", "StaleObject", "apply_fields", "check_deferred_constraints", "check_same_tenant", "check_move",
+    "check_version", "check_write", "clone_object", "delete_object", "export_options", "import_options", "lock",
+    "name_and_scope", "options_fields", "prepare", "sealed_secret_warnings", "save_object", "set_links", "set_state",
+    "tenant_references", "version_of",
 ]
 
 
@@ -238,10 +239,21 @@ def _integrity_error(obj: models.Model, exc: IntegrityError) -> ValidationError:
         "nothing was written. Try again."]})
 
 
+def check_deferred_constraints() -> None:
+    """Run now the foreign-key checks PostgreSQL defers to the commit (Django creates them DEFERRABLE INITIALLY
+    DEFERRED), inside the caller's savepoint: a related object another request deleted since this one read it
+    is then an IntegrityError the caller turns into a 400, not a failed COMMIT (a 500). SQLite needs none: its
+    immediate transaction holds the write lock, so nothing is deleted meanwhile."""
+    connection = transaction.get_connection()
+    if connection.vendor == "postgresql":
+        connection.check_constraints()  # SET CONSTRAINTS ALL IMMEDIATE, then DEFERRED again
+
+
 def _save(obj: models.Model, update_fields: list[str] | None) -> None:
     try:
         with transaction.atomic():
             obj.save(update_fields=update_fields)
+            check_deferred_constraints()
     except IntegrityError as exc:
         raise _integrity_error(obj, exc) from None
 
@@ -278,10 +290,19 @@ def save_object(obj: models.Model, *, user=None, fields: Iterable[str] | None = 
 
 
 def delete_object(obj: models.Model, *, user=None) -> None:
-    """Delete an object (ProtectedError / RestrictedError / ValidationError when others use it)."""
+    """Delete an object (ProtectedError / RestrictedError / ValidationError when others use it).
+
+    The stored row is read under its row lock and that is what is deleted, so the history's "before" is the
+    object as it is at that moment (with a change another request committed since the caller read it), and
+    an object another request deleted meanwhile raises ObjectGone instead of recording a second delete.
+    """
     with transaction.atomic():
-        check_write(user, obj)
-        obj.delete()
+        stored = lock(obj) if obj.pk is not None else None
+        if stored is None:
+            raise ObjectGone(f"This {obj._meta.verbose_name} was deleted meanwhile; nothing was written.")
+        check_write(user, stored)
+        stored.delete()
+    setattr(obj, obj._meta.pk.attname, None)  # as Model.delete() leaves the caller's copy
 
 
 @transaction.atomic
@@ -301,7 +322,13 @@ def set_links(obj: models.Model, field: str, related: Iterable[models.Model], *,
             raise ValidationError({field: "Some of these objects do not exist."})
     if field != "tenants":
         check_same_tenant(getattr(obj, "tenant_id", None), related, field)
-    getattr(obj, field).set(related)
+    try:
+        with transaction.atomic():
+            getattr(obj, field).set(related)
+            check_deferred_constraints()
+    except IntegrityError:
+        raise ValidationError({field: "Some of these objects were deleted meanwhile by another request; nothing "
+                                      "was written."}) from None
 
 
 @transaction.atomic

@@ -7,6 +7,8 @@ as the API and the commands do.
 
 from __future__ import annotations
 
+import contextlib
+
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.utils import flatten_fieldsets, unquote
@@ -281,18 +283,21 @@ class ServiceSaveMixin:
             self.save_formset(request, form, formset, change=change)
 
     def delete_model(self, request, obj):
-        services.delete_object(obj, user=request.user)
+        with contextlib.suppress(services.ObjectGone):  # deleted meanwhile by another request: gone either way
+            services.delete_object(obj, user=request.user)
 
     def delete_queryset(self, request, queryset):
         # The "Delete selected" action: each object through the service (grant, history).
         for obj in queryset:
-            services.delete_object(obj, user=request.user)
+            with contextlib.suppress(services.ObjectGone):
+                services.delete_object(obj, user=request.user)
 
     def save_formset(self, request, form, formset, change):
         # Inline rows (ports, connections, skill levels, links) take the same path as the object.
         instances = formset.save(commit=False)
         for obj in formset.deleted_objects:
-            services.delete_object(obj, user=request.user)
+            with contextlib.suppress(services.ObjectGone):
+                services.delete_object(obj, user=request.user)
         for obj in instances:
             services.save_object(obj, user=request.user)
         formset.save_m2m()

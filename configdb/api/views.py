@@ -118,8 +118,10 @@ class ConfigObjectViewSet(IdInRangeMixin, viewsets.ModelViewSet):
     def update(self, request, *args, **kwargs):
         # PUT and PATCH validate and write under the object's row lock, so what they check (a masked secret
         # kept, a unique name) is the row as stored now; services.save_object locks it again (re-entrant).
+        # A stale If-Match is a 412 before the body is validated: a GET's body sent back carries the old
+        # `modified`, which validation would refuse as a changed read-only field (a 400 saying nothing of why).
         with transaction.atomic():
-            services.lock(self.get_object())
+            services.check_version(self.get_object(), parse_if_match(request.headers.get("If-Match")))
             return super().update(request, *args, **kwargs)
 
     def perform_update(self, serializer):

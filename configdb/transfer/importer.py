@@ -421,6 +421,8 @@ class _Importer:
     def _delete(self, where: str, obj: models.Model) -> bool:
         try:
             services.delete_object(obj, user=self.user)
+        except services.ObjectGone:
+            return True  # deleted meanwhile by another request: gone either way
         except ValidationError as exc:
             self.errors += [f"{where}: cannot delete: {m}" for m in _messages(exc)]
         except (ProtectedError, RestrictedError) as exc:

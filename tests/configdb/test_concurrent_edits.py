@@ -18,7 +18,7 @@ from django.test import Client
 from django.urls import reverse
 
 from configdb import services
-from configdb.models import DN, ObjectChange, Switch, Tenant
+from configdb.models import DN, AgentGroup, ObjectChange, Switch, Tenant
 
 from .api_helpers import body, client_for, make_user, send, url
 
@@ -109,6 +109,23 @@ def test_every_answer_carries_the_version_and_a_stale_if_match_is_412(root, swit
     assert send(client, "patch", url("switches", switch.pk), {"name": "Any"}, HTTP_IF_MATCH="*").status_code == 200
 
 
+def test_a_stale_get_body_put_back_with_if_match_is_412_not_a_read_only_400(root, switch):
+    """Found by bench/concurrency.py: the GET's body carries `modified`, which the other write changed; the
+    read-only check refused it with a 400 before the version was looked at."""
+    client = client_for(root)
+    got = client.get(url("switches", switch.pk))
+    payload = {**body(got), "tenant": body(got)["tenant"]["id"], "name": "Mine"}
+    other_write(switch.pk, switch_type="sip")()
+    response = send(client, "put", url("switches", switch.pk), payload, HTTP_IF_MATCH=got.headers["ETag"])
+    assert response.status_code == 412, response.content
+    assert "changed by someone else since you opened it" in body(response)["detail"]
+    assert Switch.objects.get(pk=switch.pk).name == "SW"
+    # the same body against the current version: read-only fields must still be sent back unchanged
+    current = client.get(url("switches", switch.pk)).headers["ETag"]
+    response = send(client, "put", url("switches", switch.pk), payload, HTTP_IF_MATCH=current)
+    assert response.status_code == 400 and "modified" in body(response), response.content
+
+
 def test_the_version_reveals_nothing_of_a_secret(root, env_tenant):
     """A keyed digest: two objects that differ only in a secret have different versions, and the same secret
     under another SECRET_KEY gives another version (so it cannot be guessed offline from the ETag)."""
@@ -167,6 +184,62 @@ def test_a_unique_constraint_race_answers_400_naming_the_field(root, switch, mon
     response = send(client_for(root), "post", url("dns"), [{"switch": "SW", "number": "5001", "dn_type": "extension"}])
     assert response.status_code == 400, response.content
     assert DN.objects.filter(number="5001").count() == 1
+
+
+def after_the_view_read(monkeypatch, change):
+    """Run ``change()`` (another request's write) once, after the API's DELETE read the object and before it
+    hands it to the service."""
+    from configdb.api import views
+
+    original = views.ConfigObjectViewSet.perform_destroy
+
+    def slipped(self, instance):
+        change()
+        return original(self, instance)
+
+    monkeypatch.setattr(views.ConfigObjectViewSet, "perform_destroy", slipped)
+
+
+def test_a_delete_records_the_object_as_stored_when_it_is_deleted(root, switch, monkeypatch):
+    """Found by bench/concurrency.py: the delete's history "before" was the copy the view had read, so a PATCH
+    committed in between was missing from it (the history chain broke at the delete)."""
+    meanwhile_change = other_write(switch.pk, switch_type="sip", options={"patched": {"by": "other"}})
+    after_the_view_read(monkeypatch, meanwhile_change)
+    response = send(client_for(root), "delete", url("switches", switch.pk))
+    assert response.status_code == 204, response.content
+    assert not Switch.objects.filter(pk=switch.pk).exists()
+    chain = list(ObjectChange.objects.filter(object_id=str(switch.pk), content_type__model="switch").order_by("pk"))
+    assert [c.action for c in chain] == ["create", "update", "delete"]
+    assert chain[2].prechange == chain[1].postchange
+    assert chain[2].prechange["switch_type"] == "sip"
+
+
+def test_an_object_deleted_meanwhile_answers_404_and_is_recorded_once(root, switch, monkeypatch):
+    """Two DELETEs of one object at the same moment: one 204, the other 404 — not two 204s and two deletes."""
+    after_the_view_read(monkeypatch, lambda: services.delete_object(Switch.objects.get(pk=switch.pk)))
+    response = send(client_for(root), "delete", url("switches", switch.pk))
+    assert response.status_code == 404, response.content
+    assert "deleted meanwhile" in body(response)["detail"]
+    deletes = ObjectChange.objects.filter(object_id=str(switch.pk), content_type__model="switch", action="delete")
+    assert deletes.count() == 1
+
+
+def test_the_admin_deleting_an_object_deleted_meanwhile_is_no_error(env_tenant, switch, monkeypatch):
+    user = make_user("staff", staff=True, grants={env_tenant: "write"})
+    user.user_permissions.add(*Permission.objects.filter(content_type__app_label="configdb"))
+    client = Client()
+    client.force_login(user)
+    original = services.delete_object
+
+    def raced(obj, **kwargs):  # another request deletes it first
+        original(Switch.objects.get(pk=obj.pk))
+        return original(obj, **kwargs)
+
+    monkeypatch.setattr(services, "delete_object", raced)
+    response = client.post(reverse("admin:configdb_switch_delete", args=[switch.pk]), {"post": "yes"})
+    assert response.status_code == 302
+    assert ObjectChange.objects.filter(object_id=str(switch.pk), content_type__model="switch",
+                                       action="delete").count() == 1
 
 
 # -- real threads, on PostgreSQL (SQLite serialises writers: tests/pacingsite/test_sqlite_concurrency.py) --------
@@ -247,6 +320,77 @@ def test_creating_the_same_dn_at_the_same_moment_is_one_201_and_400s_never_500()
             if code == 400:
                 assert "number" in str(data), data
         assert DN.objects.filter(number=number).count() == 1
+
+
+def committed_elsewhere(change) -> None:
+    """Run ``change()`` on a connection of its own, committed before this returns (another request)."""
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            change()
+        except BaseException as exc:  # noqa: BLE001 - reported in the test's thread
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join(timeout=60)
+    assert not thread.is_alive() and not errors, errors
+
+
+@postgres_only
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("method", ["post", "patch"])
+def test_linking_a_dn_deleted_meanwhile_is_a_400_not_a_500_at_commit(monkeypatch, method):
+    """Found by bench/concurrency.py on PostgreSQL: the DN was deleted (and committed) after the request checked it
+    and before its commit; the link row's deferred foreign-key check then failed at COMMIT, a 500."""
+    env = Tenant.objects.create(name="Environment")
+    root = make_user("root", superuser=True)
+    switch = services.save_object(Switch(tenant=env, name="SW"))
+    dn = services.save_object(DN(switch=switch, number="5001", dn_type="extension"))
+    group = services.save_object(AgentGroup(tenant=env, name="G"))
+    original = services.check_same_tenant
+
+    def raced(tenant_id, related, field):  # after the request read the DNs, before it writes the links
+        if field == "origination_dns" and DN.objects.filter(pk=dn.pk).exists():
+            committed_elsewhere(lambda: services.delete_object(DN.objects.get(pk=dn.pk)))
+        return original(tenant_id, related, field)
+
+    monkeypatch.setattr(services, "check_same_tenant", raced)
+    client = client_for(root)
+    client.raise_request_exception = False
+    if method == "post":
+        response = send(client, "post", url("agent-groups"), {"tenant": "Environment", "name": "G2",
+                                                              "origination_dns": [dn.pk]})
+    else:
+        response = send(client, "patch", url("agent-groups", group.pk), {"origination_dns": [dn.pk]})
+    assert response.status_code == 400, response.content
+    assert "origination_dns" in body(response)
+    assert not AgentGroup.objects.filter(name="G2").exists()
+    assert not DN.objects.filter(pk=dn.pk).exists()
+
+
+@postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_saving_onto_a_switch_deleted_meanwhile_is_a_400_not_a_500_at_commit(monkeypatch):
+    env = Tenant.objects.create(name="Environment")
+    root = make_user("root", superuser=True)
+    switch = services.save_object(Switch(tenant=env, name="SW"))
+    original = DN.full_clean
+
+    def raced(self, *args, **kwargs):  # validation saw the switch; it is deleted before the insert
+        original(self, *args, **kwargs)
+        committed_elsewhere(lambda: services.delete_object(Switch.objects.get(pk=switch.pk)))
+
+    monkeypatch.setattr(DN, "full_clean", raced)
+    client = client_for(root)
+    client.raise_request_exception = False
+    response = send(client, "post", url("dns"), {"switch": "SW", "number": "5001", "dn_type": "extension"})
+    assert response.status_code == 400, response.content
+    assert "conflicted with this one at the same moment" in str(body(response))
+    assert not DN.objects.exists()
 
 
 def test_a_race_the_admin_form_could_not_see_is_a_message_not_a_500(env_tenant, switch, monkeypatch):
