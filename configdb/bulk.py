@@ -141,6 +141,7 @@ def create_many(
             else:  # multi-table inheritance (a DAP): one by one, still validated above
                 for obj in objs:
                     obj.save()
+            services.check_deferred_constraints()  # a related object deleted meanwhile: here, not at COMMIT
     except IntegrityError:
         # Another request created the same name between the check above and the insert (PostgreSQL's READ
         # COMMITTED): asked again, the check names the records and fields; nothing of this request is written.
@@ -237,6 +238,7 @@ def update_many(
         with transaction.atomic():
             model._base_manager.bulk_update(rows, sorted(names), batch_size=BATCH)
             history.record_updates(rows, befores)
+            services.check_deferred_constraints()
     except IntegrityError:  # a concurrent change took a name meanwhile: asked again, the check names it
         _check_uniqueness(rows, errors)
         return [], errors or {0: {NON_FIELD_ERRORS: [
