@@ -287,6 +287,7 @@ def test_a_job_runs_on_a_celery_node_through_redis(demo, demo_document, settings
     monkeypatch.setattr(settings, "PACING_IMPORT_BACKGROUND_BYTES", 1000)
     old = {"broker_url": app.conf.broker_url, "task_always_eager": app.conf.task_always_eager}
     app.conf.broker_url, app.conf.task_always_eager = url, False
+    _drop_producers(app)  # connections made for an earlier broker (memory://) must not carry this task
     try:
         user = writer_of(demo)
         api = client_for(user)
@@ -311,6 +312,7 @@ def test_a_job_runs_on_a_celery_node_through_redis(demo, demo_document, settings
         assert not client.exists(f"{prefix}:import-job:{job_id}")
     finally:
         app.conf.broker_url, app.conf.task_always_eager = old["broker_url"], old["task_always_eager"]
+        _drop_producers(app)
         app.pool.force_close_all()
         try:
             os.killpg(worker.pid, signal.SIGTERM)
@@ -323,3 +325,11 @@ def test_a_job_runs_on_a_celery_node_through_redis(demo, demo_document, settings
         log.close()
         client.delete("configdb.jobs")
         client.close()
+
+
+def _drop_producers(app) -> None:
+    """Forget the Celery app's broker connections and producers, so the next task goes to the broker now set."""
+    if app._pool is not None:
+        app._pool.force_close_all()
+        app._pool = None
+    app.amqp._producer_pool = None
