@@ -345,6 +345,7 @@ class LateStats:
         self.interval_s = interval_s
         self.history: list[np.ndarray] = []        # per cycle: the FIELDS rows as reported then
         self.sent: list[np.ndarray] = []           # per cycle: invitations sent so far
+        self.pending: list[np.ndarray] = []        # per cycle: invitations pending (GPE's reply)
 
     def state(self, sim: ContactCentre) -> TargetState:
         now = sim.target_state()
@@ -354,7 +355,8 @@ class LateStats:
         depth = int(self.lag.max()) + 1
         self.history.append(np.stack([np.asarray(getattr(now, name), dtype=float) for name in self.FIELDS]))
         self.sent.append(sim.totals()["sent"].astype(float))
-        del self.history[:-depth], self.sent[:-depth]
+        self.pending.append(np.asarray(now.pending, dtype=float).copy())
+        del self.history[:-depth], self.sent[:-depth], self.pending[:-depth]
         lag = np.minimum(self.lag, len(self.history) - 1)
         cols = np.arange(sim.size)
         stack = np.stack(self.history)                                      # (cycles, fields, targets)
@@ -362,6 +364,9 @@ class LateStats:
         for j, name in enumerate(self.FIELDS):
             setattr(now, name, late[j].copy())
         now.stats_age_s = lag * self.interval_s
+        now.sent_since_snapshot = self.sent_since_snapshot()
+        pend = np.stack(self.pending)
+        now.pending_at_snapshot = pend[len(self.pending) - 1 - lag, cols]
         return now
 
     def sent_since_snapshot(self) -> np.ndarray:
@@ -374,9 +379,8 @@ class LateStats:
 
 
 def engine_state(sim, late: LateStats | None) -> TargetState:
-    """The engine's input (an engine that uses what was sent since the snapshot finds it in
-    ``sim.sent_since_snapshot()`` on the individual simulator and ``late.sent_since_snapshot()`` on the count
-    one, zeros when the statistics are exact)."""
+    """The engine's input, with ``stats_age_s``, ``sent_since_snapshot`` and ``pending_at_snapshot`` (the
+    individual simulator fills them itself; ``late`` does it for the count one)."""
     if late is not None:
         return late.state(sim)
     return sim.target_state()

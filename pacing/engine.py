@@ -1,32 +1,37 @@
 """The pacing engine: how many proactive invitations GPE may send per target in the next interval.
 
 Pure numpy (imports numpy and ``pacing.queueing`` only), vectorised over all targets at once; the
-algorithm is OURS (the vendor never published its own) and is documented in docs/pacing.md.
-In one paragraph, per target:
+algorithm is OURS (the vendor never published its own) and docs/pacing.md ("The control law") gives its
+derivation, its stability argument and its limits. In one paragraph, per target:
 
-1. ``n`` = ready + busy - reserve agents. Erlang A (M/M/n+M, r = AHT/patience) gives the largest
-   offered load ``a*`` whose abandonment probability stays at the goal g (exact vectorised bisection at
-   the nodes of a lazily filled grid over (n, r, g), trilinear interpolation in between):
-   ``lam* = a*/AHT`` accepted interactions per second.
-2. A slow feedback multiplier ``f`` in [0.5, 1.5] on the OBSERVED abandonment ratio of the stats
-   window, shrunk towards the goal by a prior of ``feedback_prior_accepts`` accepted interactions,
-   scales the rate; an optional ``max_rate_share`` caps it (reactive-traffic protection).
-3. The horizon ``W`` = interval + accept delay. Capacity for new accepts in that horizon = rate * W
-   plus the target level ``L = rate * (AHT (1 - g) + g * patience)`` (Little's law at the goal)
-   minus what the agents already carry (busy + queued).
-4. New accepts are binomial; a margin of ``safety_z`` standard deviations (Poisson bound on the
-   binomial variance) turns the capacity ``c`` into allowed expected accepts ``E`` with
-   ``E + z sqrt(E) = c``; invitations ``E / p`` minus those still pending, where ``p`` is the accept
-   ratio on RESOLVED invitations (accepted / (accepted + declined + expired)) with a Beta prior.
-5. Progressive fallback: ``ready - reserve - queued - pending`` (every pending invitation counted as
-   an accept). With no history the engine is purely progressive; the model's weight grows with the
-   evidence (``e / (e + cold_start_evidence)``); the progressive count, scaled down by the feedback
-   when abandonment runs high, is also a floor (it cannot over-commit ready agents).
-6. Floor, cap at ``max_invites_per_agent * (ready + busy) + max_invites_extra``, zero without agents.
+1. **Position.** The engine controls the *position* ``X`` = interactions in the system (busy + queued) plus
+   the accepts expected from the invitations in flight (``p * U``), an order-up-to ("base-stock") rule:
+   every interval it invites what brings the position back to its level, no more. Late statistics: the
+   snapshot is ``stats_age_s`` old; ``U`` = the invitations the snapshot cannot have seen resolved (those
+   pending when it was taken plus those sent since: ``pending_at_snapshot + sent_since_snapshot``, or an
+   estimate from the current ``pending``), and the completions since the snapshot are estimated
+   (``busy * (1 - exp(-age / AHT))``).
+2. **Level.** ``n + beta`` interactions when the new accepts land, plus the completions expected over
+   the horizon ``H`` = interval + accept delay. ``beta = -z * sigma`` is the abandonment budget:
+   ``sigma^2 = lam * (delay + interval) * (2 - p) * variance_scale`` (the accepts still to come are
+   binomial, the completions Poisson; ``lam = busy / AHT``), and ``z`` solves the normal loss equation
+   ``sigma * L(z) = g_eff * lam * patience``: the expected queue the goal allows (abandonment rate =
+   queue / patience = g_eff * lam).
+3. **Damped feedback.** ``g_eff = g * m``; ``m = g / r`` clipped to [``feedback_min``, ``feedback_max``],
+   ``r`` the window's abandonment ratio shrunk towards the goal by ``feedback_prior_accepts``. It moves
+   the level by a few ``sigma`` at most (never the whole level): a lucky window cannot open the gates.
+4. **Invitations.** ``model = (new accepts allowed) / p - U`` with ``p`` the accept ratio on RESOLVED
+   invitations (Beta prior). ``certain = ready - reserve - queued - U`` (every invitation in flight counted
+   as an accept: what free agents can certainly take). Blend by evidence (cold start: ``certain``), floor
+   at ``certain`` (scaled down while abandonment runs high), cap ``max_invites_per_agent * (ready + busy)
+   + max_invites_extra``, zero without agents.
+5. **The goal's ends.** ``goal_pct = 0``: ``certain`` only. ``goal_pct >= 100``: no limit (the cap).
+   ``max_rate_share`` (reactive protection) caps the accept rate at a share of the Erlang-A rate
+   (``MaxLoadTable``).
 
 Every input may be NaN, inf or negative: counts then count as 0, rates and times as missing (their
-default). The result is int64, never negative, monotone non-decreasing in ready agents and
-non-increasing in pending invitations and queued interactions (tests/pacing/test_engine.py).
+default). The result is int64, never negative, zero without agents, monotone non-decreasing in ready agents
+and non-increasing in pending invitations and queued interactions (tests/pacing/test_engine.py).
 """
 
 from __future__ import annotations
@@ -49,19 +54,20 @@ class TargetState:
 
     Required (DESIGN.md "Engine contract"):
 
-    * ``ready_agents`` -- agents of the target's groups ready for the media now.
-    * ``busy_agents`` -- agents of those groups handling an interaction now (any origin: reactive work
-      counts, it occupies the agent).
+    * ``ready_agents`` -- agents of the target's groups ready for the media (as of the snapshot).
+    * ``busy_agents`` -- agents of those groups handling an interaction (any origin: reactive work counts,
+      it occupies the agent).
     * ``queued`` -- PACS_VQ_Current: accepted interactions waiting for an agent.
-    * ``pending`` -- invitations sent and not yet answered, from GPE's last reply (0 on the first cycle).
+    * ``pending`` -- invitations sent and not yet answered, from GPE's last reply (current; 0 on the first
+      cycle).
     * ``accepted``, ``abandoned`` -- PACS_VQ_Accepted / PACS_VQ_Abandoned over the stats window
       (abandoned interactions are accepted ones the visitor closed before an agent joined).
     * ``sent`` -- invitations sent over the same window.
     * ``aht_s`` -- average handle time of the proactive interactions, seconds (missing: the default).
-    * ``goal_pct`` -- optimizationGoal, percent of accepted interactions abandoned (missing: 3).
+    * ``goal_pct`` -- optimizationGoal, percent of accepted interactions abandoned, 0..100 (missing: 3).
     * ``interval_s`` -- scalar: the pacing refresh period, seconds.
 
-    Optional (arrays or scalars; ``None`` = not available):
+    Optional (arrays or scalars; ``None`` = not available; NaN = not available for that target):
 
     * ``declined``, ``expired`` -- invitations declined / expired over the window. With them the accept
       ratio is estimated on resolved invitations; without them resolved = max(accepted, sent - pending).
@@ -70,8 +76,13 @@ class TargetState:
     * ``reserve_agents`` -- agents kept out of the proactive capacity (reactive protection; default 0).
     * ``max_rate_share`` -- cap of the proactive accept rate as a share of the Erlang-A rate at the goal
       (reactive protection; default off).
-    * ``stats_age_s`` -- seconds since each target's statistics snapshot was taken (NaN: no snapshot), filled
-      by the pacing cycle. Not used by the computation yet (the next engine version builds on it).
+    * ``stats_age_s`` -- seconds since each target's statistics snapshot (ready, busy, queued and the window
+      counters) was taken; NaN or missing: 0 (current).
+    * ``sent_since_snapshot`` -- invitations sent (posted) after the snapshot was taken.
+    * ``pending_at_snapshot`` -- invitations pending when the snapshot was taken (GPE's reply of the last
+      cycle at or before it). With both, the invitations the snapshot cannot have seen resolved are known
+      exactly: ``pending_at_snapshot + sent_since_snapshot``; without them the engine estimates them from
+      ``pending`` and the age (docs/pacing.md, "Late statistics").
     """
 
     ready_agents: Any
@@ -91,6 +102,8 @@ class TargetState:
     reserve_agents: Any = None
     max_rate_share: Any = None
     stats_age_s: Any = None
+    sent_since_snapshot: Any = None
+    pending_at_snapshot: Any = None
 
 
 @dataclass(frozen=True)
@@ -104,12 +117,17 @@ class EngineConfig:
     default_interval_s: float = 5.0
     prior_accept: float = 0.3            # Beta prior mean of the accept ratio
     prior_accept_weight: float = 10.0    # ... worth this many resolved invitations
-    cold_start_evidence: float = 20.0    # model weight e / (e + this); 0 evidence = progressive
-    feedback_gain: float = 0.5
-    feedback_prior_accepts: float = 300.0
-    feedback_min: float = 0.5
-    feedback_max: float = 1.5
-    safety_z: float = 1.0
+    cold_start_evidence: float = 20.0    # model weight e / (e + this); 0 evidence = the certain count
+    variance_scale: float = 0.3          # multiplies the variance of the accepts to come (docs/pacing.md)
+    variance_full_agents: float = 100.0  # ... fully from this many busy agents on, sqrt(busy / this) below
+    batch_variance_min: float = 0.7      # the new batch's binomial variance is counted at least this much
+    anticipate_min: float = 0.5          # share of the completions over the horizon anticipated (1 busy agent;
+                                         # 1 from variance_full_agents busy agents on)
+    feedback_prior_accepts: float = 200.0
+    feedback_target: float = 0.8         # the feedback aims at this share of the goal
+    feedback_power: float = 4.0          # m = (target g / r) ** power, clipped to [feedback_min, feedback_max]
+    feedback_min: float = 0.02           # g_eff = g * m, m in [feedback_min, feedback_max]
+    feedback_max: float = 3.0
     max_invites_per_agent: float = 10.0
     max_invites_extra: float = 10.0
 
@@ -119,9 +137,11 @@ DEFAULT_CONFIG = EngineConfig()
 # Plausibility bounds of sanitised inputs.
 MAX_AGENTS = 1e6
 MAX_COUNT = 1e12
-MIN_GOAL, MAX_GOAL = 0.001, 0.5          # fractions: optimizationGoal clipped to [0.1 %, 50 %]
+MAX_AGE_S = 3600.0                       # stats older than this are treated as this old (the cycle drops them)
+MIN_GOAL, MAX_GOAL = 0.001, 0.5          # the Erlang-A grid's goal range (max_rate_share only)
 MIN_R, MAX_R = 0.01, 100.0               # AHT / patience
 MIN_P_ACCEPT, MAX_P_ACCEPT = 0.01, 1.0
+Z_LO, Z_HI = -6.0, 8.0                   # the normal loss table's range of z
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -282,20 +302,81 @@ def max_load_table() -> MaxLoadTable:
 
 
 # ---------------------------------------------------------------------------------------------------------------
+# The normal loss function L(z) = E[(X - z)+], X ~ N(0, 1), and its inverse
+# ---------------------------------------------------------------------------------------------------------------
+
+def normal_loss(z: float) -> float:
+    """L(z) = phi(z) - z (1 - Phi(z)): the expected excess of a standard normal over z (math.erfc: exact tails)."""
+    return math.exp(-0.5 * z * z) / math.sqrt(2.0 * math.pi) - z * 0.5 * math.erfc(z / math.sqrt(2.0))
+
+
+def _loss_table(step: float = 1.0 / 512.0, points: int = 4096) -> tuple[float, float, np.ndarray, np.ndarray]:
+    """z as a function of u = log L(z) on a UNIFORM grid of u (so that the lookup is an index, not a search).
+
+    Built once from a fine table of L (step 1/512 in z, ``math.erfc``), inverted by interpolation; returns
+    (u0, 1 / du, z at the nodes, z differences to the next node).
+    """
+    z_fine = np.arange(Z_HI, Z_LO - 0.5 * step, -step)
+    log_l = np.log(np.array([normal_loss(float(v)) for v in z_fine]))      # increasing as z decreases
+    u = np.linspace(log_l[0], log_l[-1], points)
+    z = np.interp(u, log_l, z_fine)
+    return float(u[0]), float((points - 1) / (u[-1] - u[0])), z, np.append(np.diff(z), 0.0)
+
+
+LOSS_U0, LOSS_INV_DU, LOSS_Z, LOSS_DZ = _loss_table()
+LOSS_AT_Z_LO = normal_loss(Z_LO)         # 6.0000000002: beyond it L(z) = -z to 1e-10
+
+
+def inverse_normal_loss(rho: np.ndarray) -> np.ndarray:
+    """z with L(z) = rho (rho >= 0): linear interpolation on a uniform grid of log L; -rho beyond the table;
+    Z_HI for rho ~ 0."""
+    with np.errstate(divide="ignore"):
+        pos = np.log(rho)
+    pos -= LOSS_U0
+    pos *= LOSS_INV_DU
+    np.clip(pos, 0.0, LOSS_Z.size - 1.0, out=pos)
+    index = pos.astype(np.intp)
+    pos -= index                                     # the fraction of the cell
+    pos *= np.take(LOSS_DZ, index)
+    pos += np.take(LOSS_Z, index)
+    big = rho > LOSS_AT_Z_LO
+    if big.any():
+        pos[big] = -rho[big]
+    return pos
+
+
+def _power(x: np.ndarray, p: float) -> None:
+    """x **= p in place; the usual integer powers as products (np.power is several times slower)."""
+    if p == 4.0:
+        np.square(x, out=x)
+        np.square(x, out=x)
+    elif p == 2.0:
+        np.square(x, out=x)
+    elif p != 1.0:
+        np.power(x, p, out=x)
+
+
+# ---------------------------------------------------------------------------------------------------------------
 # Input sanitation
 # ---------------------------------------------------------------------------------------------------------------
 
 def _count(value, size: int, hi: float = MAX_COUNT) -> np.ndarray | float:
-    """A count: NaN, inf, negative or missing -> 0; clipped to hi. Arrays are copied (float64)."""
+    """A count: NaN, inf, negative or missing -> 0; clipped to hi. Arrays come back as new float64 arrays.
+
+    Plain ufuncs, no boolean masks (they dominate the engine's time otherwise): ``x - x`` is NaN exactly
+    where x is NaN or infinite, so ``fmax(x + (x - x), 0)`` maps all of those to 0.
+    """
     if value is None:
         return 0.0
     arr = np.asarray(value, dtype=np.float64)
     if arr.ndim == 0:
         v = float(arr)
         return min(v, hi) if math.isfinite(v) and v > 0 else 0.0
-    out = np.array(arr, dtype=np.float64, copy=True).reshape(size)
-    out[~np.isfinite(out)] = 0.0
-    np.clip(out, 0.0, hi, out=out)
+    arr = arr.reshape(size)
+    out = np.subtract(arr, arr)
+    out += arr
+    np.fmax(out, 0.0, out=out)
+    np.minimum(out, hi, out=out)
     return out
 
 
@@ -308,22 +389,25 @@ def _positive(value, size: int, default: float, lo: float = 0.0, hi: float = mat
         v = float(arr)
         v = v if math.isfinite(v) and v > 0 else default
         return min(max(v, lo), hi)
-    out = np.array(arr, dtype=np.float64, copy=True).reshape(size)
-    out[~(np.isfinite(out) & (out > 0))] = default
+    arr = arr.reshape(size)
+    ok = np.less(arr, math.inf)                      # False for NaN and +inf
+    ok &= arr > 0.0
+    out = np.where(ok, arr, default)
     np.clip(out, lo, hi, out=out)
     return out
 
 
 def _goal(value, size: int, default_pct: float) -> np.ndarray:
-    """optimizationGoal as a fraction: NaN, inf, negative or missing -> default; 0 allowed; clipped."""
+    """optimizationGoal as a fraction in [0, 1]: NaN, inf, negative or missing -> default; 0 and 100 kept."""
     if value is None:
-        out = np.full(size, default_pct, dtype=np.float64)
-    else:
-        arr = np.asarray(value, dtype=np.float64)
-        out = np.array(np.broadcast_to(arr.reshape(-1) if arr.ndim else arr, (size,)), dtype=np.float64)
-        out[~(np.isfinite(out) & (out >= 0))] = default_pct
+        return np.full(size, min(max(default_pct / 100.0, 0.0), 1.0), dtype=np.float64)
+    arr = np.broadcast_to(np.asarray(value, dtype=np.float64).reshape(-1) if np.ndim(value) else
+                          np.asarray(value, dtype=np.float64), (size,))
+    ok = np.less(arr, math.inf)
+    ok &= arr >= 0.0
+    out = np.where(ok, arr, default_pct)
     out /= 100.0
-    np.clip(out, MIN_GOAL, MAX_GOAL, out=out)
+    np.clip(out, 0.0, 1.0, out=out)
     return out
 
 
@@ -346,10 +430,6 @@ def _known(value, size: int) -> np.ndarray:
     return np.broadcast_to(~np.isnan(arr), (size,)).copy() if arr.ndim == 0 else ~np.isnan(arr.reshape(size))
 
 
-def _is_missing(value) -> bool:
-    return value is None
-
-
 def _full(value, size: int) -> np.ndarray:
     if isinstance(value, np.ndarray) and value.shape == (size,):
         return value
@@ -363,7 +443,8 @@ def _full(value, size: int) -> np.ndarray:
 BLOCK = 16384  # targets per block: a block's temporaries stay in the CPU cache (and bound the memory)
 
 _ARRAY_FIELDS = ("ready_agents", "busy_agents", "queued", "pending", "accepted", "abandoned", "sent", "aht_s",
-                 "goal_pct", "declined", "expired", "patience_s", "accept_delay_s", "reserve_agents", "max_rate_share")
+                 "goal_pct", "declined", "expired", "patience_s", "accept_delay_s", "reserve_agents", "max_rate_share",
+                 "stats_age_s", "sent_since_snapshot", "pending_at_snapshot")
 
 
 def compute_invitations(state: TargetState, config: EngineConfig | None = None) -> np.ndarray:
@@ -392,98 +473,75 @@ def compute_invitations(state: TargetState, config: EngineConfig | None = None) 
                     value = padded
         fields[name] = value
     interval = _scalar(state.interval_s, cfg.default_interval_s, 0.1, 86400.0)
-    for lo in range(0, size, BLOCK):
-        hi = min(lo + BLOCK, size)
-        part = TargetState(**{k: (v[lo:hi] if isinstance(v, np.ndarray) and v.ndim else v) for k, v in fields.items()},
-                           interval_s=interval)
-        out[lo:hi] = _compute_block(part, cfg, hi - lo)
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):   # bad inputs are sanitised, not warned of
+        for lo in range(0, size, BLOCK):
+            hi = min(lo + BLOCK, size)
+            part = TargetState(**{k: (v[lo:hi] if isinstance(v, np.ndarray) and v.ndim else v)
+                                  for k, v in fields.items()}, interval_s=interval)
+            out[lo:hi] = _compute_block(part, cfg, hi - lo)
     return out
 
 
+def _in_flight(state: TargetState, pending: np.ndarray, age: np.ndarray | float, delay, size: int):
+    """U: invitations the snapshot cannot have seen resolved (pending when it was taken + sent since), >= pending.
+
+    Where both ``pending_at_snapshot`` and ``sent_since_snapshot`` are given: exact. Elsewhere: the answers
+    of a steady flow over the age, ``pending * (1 + min(age / delay, 5))``.
+    """
+    known = None
+    if state.sent_since_snapshot is not None and state.pending_at_snapshot is not None:
+        known = _known(state.sent_since_snapshot, size)
+        known &= _known(state.pending_at_snapshot, size)
+        if known.all():
+            u = _full(_count(state.pending_at_snapshot, size), size)
+            u += _count(state.sent_since_snapshot, size)
+            np.maximum(u, pending, out=u)
+            return u
+    spread = np.divide(age, np.maximum(delay, 1.0))
+    if not np.any(spread):
+        flow = pending
+    else:
+        np.minimum(spread, 5.0, out=spread)
+        spread += 1.0
+        flow = pending * spread
+    if known is None or not known.any():
+        return flow
+    u = _count(state.pending_at_snapshot, size) + _count(state.sent_since_snapshot, size)
+    u = np.where(known, u, flow)
+    np.maximum(u, pending, out=u)
+    return u
+
+
 def _compute_block(state: TargetState, cfg: EngineConfig, size: int) -> np.ndarray:
-    z = max(float(cfg.safety_z), 0.0) if math.isfinite(cfg.safety_z) else 0.0
     interval = state.interval_s
 
-    # --- agents ---------------------------------------------------------------------------------------------
+    # --- agents, goal, times --------------------------------------------------------------------------------
     ready = _full(_count(state.ready_agents, size, MAX_AGENTS), size)
-    busy = _count(state.busy_agents, size, MAX_AGENTS)
+    busy = _full(_count(state.busy_agents, size, MAX_AGENTS), size)
     reserve = _count(state.reserve_agents, size, MAX_AGENTS)
-    n = ready + busy
-    cap_total = n * cfg.max_invites_per_agent        # later + extra; from ready + busy
-    n -= reserve
-    np.maximum(n, 0.0, out=n)
-
-    # --- Erlang A capacity ----------------------------------------------------------------------------------
+    cap_total = ready + busy
+    n = cap_total - reserve                          # agents for proactive work
+    cap_total *= cfg.max_invites_per_agent
+    cap_total += cfg.max_invites_extra
     aht = _positive(state.aht_s, size, cfg.default_aht_s, 1.0, 86400.0)
     patience = _positive(state.patience_s, size, cfg.default_patience_s, 1.0, 86400.0)
-    goal_v = _goal(state.goal_pct, size, cfg.default_goal_pct)
-    r = _full(np.clip(np.divide(aht, patience), MIN_R, MAX_R), size)
-    table = max_load_table()
-    rate = table.lookup(n, r, goal_v)                 # a* (Erlangs)
-    del r
-    big = n > table.n_last                            # beyond the grid: the last node's load per agent
-    if big.any():
-        rate[big] *= n[big] / table.n_last
-    del big
-    rate /= aht                                       # lam* (accepts per second)
-
-    # --- feedback on the observed abandonment ratio ---------------------------------------------------------
-    accepted = _full(_count(state.accepted, size), size)
-    abandoned = np.minimum(_count(state.abandoned, size), accepted)
-    fb = goal_v * accepted
-    fb -= abandoned
-    del abandoned
-    denom = goal_v * (accepted + cfg.feedback_prior_accepts)
-    fb /= denom
-    del denom
-    fb *= cfg.feedback_gain
-    fb += 1.0
-    np.clip(fb, cfg.feedback_min, cfg.feedback_max, out=fb)
-    share = state.max_rate_share
-    if not _is_missing(share):
-        share = _positive(share, size, math.inf, 0.0, math.inf)
-        mult = np.minimum(fb, share)
-        floor_mult = np.minimum(mult, 1.0)
-    else:
-        mult = fb
-        floor_mult = np.minimum(fb, 1.0)
-    rate *= mult
-    del mult, fb
-
-    # --- capacity for new accepts over the horizon ----------------------------------------------------------
     delay = _positive(state.accept_delay_s, size, cfg.default_accept_delay_s, 0.0, 86400.0)
-    horizon = delay + interval
-    level = aht * (1.0 - goal_v)
-    level += goal_v * patience
-    level += horizon                                  # rate * (W + AHT (1-g) + g patience)
-    del goal_v
-    cap = rate
-    cap *= level
-    del level, rate
+    goal = _goal(state.goal_pct, size, cfg.default_goal_pct)
+    age = _count(state.stats_age_s, size, MAX_AGE_S)
     queued = _count(state.queued, size)
-    cap -= busy
-    cap -= queued
+    pending = _full(_count(state.pending, size), size)
 
-    # allowed expected accepts E with E + z sqrt(E) <= cap: sqrt(E) = 2 cap / (z + sqrt(z^2 + 4 cap))
-    np.maximum(cap, 0.0, out=cap)
-    root = cap * 4.0
-    root += z * z
-    np.sqrt(root, out=root)
-    root += z
-    np.maximum(root, 1e-300, out=root)                # z = 0 and cap = 0: 0 / tiny = 0, not NaN
-    cap *= 2.0
-    cap /= root
-    del root
-    cap *= cap                                        # E
+    # --- 1. position: late statistics ------------------------------------------------------------------------
+    done = np.expm1(-np.divide(age, aht))             # completions since the snapshot: busy (1 - e^(-age/AHT))
+    done *= -busy
+    busy_now = busy - done
+    u = _in_flight(state, pending, age, delay, size)
 
     # --- accept ratio on resolved invitations (Beta prior) and evidence -----------------------------------
-    pending = _count(state.pending, size)
+    accepted = _full(_count(state.accepted, size), size)
     prior_a = cfg.prior_accept * cfg.prior_accept_weight
-    if _is_missing(state.declined) and _is_missing(state.expired):
-        sent = _count(state.sent, size)
-        resolved = np.maximum(accepted, sent - pending)
-        evidence = np.maximum(accepted, sent)
-        del sent
+    if state.declined is None and state.expired is None:
+        resolved = np.maximum(accepted, _count(state.sent, size) - pending)
     else:
         # Targets whose source reports neither count (NaN) fall back to sent − pending, target by target;
         # counting their NaN as 0 would overstate their accept ratio.
@@ -491,41 +549,174 @@ def _compute_block(state: TargetState, cfg: EngineConfig, size: int) -> np.ndarr
         resolved = accepted + _count(state.declined, size)
         resolved += _count(state.expired, size)
         if not known.all():
-            sent = _count(state.sent, size)
-            resolved = np.where(known, resolved, np.maximum(accepted, sent - pending))
-            evidence = np.where(known, resolved, np.maximum(accepted, sent))
-            del sent
-        else:
-            evidence = resolved.copy()
+            resolved = np.where(known, resolved, np.maximum(accepted, _count(state.sent, size) - pending))
         del known
+    evidence = resolved.copy()                        # the invitations the accept ratio is estimated on
     resolved += cfg.prior_accept_weight
     p_acc = accepted + prior_a
     p_acc /= resolved
-    del resolved, accepted
+    del resolved
     np.clip(p_acc, MIN_P_ACCEPT, MAX_P_ACCEPT, out=p_acc)
 
-    model = cap
-    model /= p_acc                                    # invitations outstanding allowed
-    model -= pending
-    del p_acc
+    # --- 3. damped feedback: the effective goal g * m ---------------------------------------------------------
+    abandoned = np.minimum(_count(state.abandoned, size), accepted)
+    k0 = cfg.feedback_prior_accepts
+    target = goal * cfg.feedback_target               # g_t: the feedback's aim, and its prior
+    ratio = target * k0
+    ratio += abandoned                                # r = (abandoned + g_t k0) / (accepted + k0)
+    del abandoned
+    accepted += k0
+    ratio /= accepted
+    del accepted
+    np.maximum(ratio, 1e-300, out=ratio)               # 0 only at goal 0 (overridden below) or without a prior
+    m = np.divide(target, ratio)
+    _power(m, cfg.feedback_power)                     # m = (g_t / r) ** power, clipped
+    np.clip(m, cfg.feedback_min, cfg.feedback_max, out=m)
+    m *= cfg.feedback_target                          # g_eff = g m = g_t (g_t / r) ** power
+    del target
 
-    # --- progressive fallback, cold-start blend ------------------------------------------------------------
-    prog = ready - reserve
-    prog -= queued
-    prog -= pending
-    del queued
+    # --- 2. the level: n + beta when the new accepts land; beta = -z sigma is the abandonment budget ------
+    horizon = delay + 0.5 * interval                  # H: the mean time to the landing of the accepts in flight
+    q = 1.0 - p_acc
+    vs = max(float(cfg.variance_scale), 0.0)
+    lam = np.maximum(busy_now, 0.0)
+    lam /= aht                                        # throughput (accepts per second, Little's law)
+    base_var = delay * q
+    base_var += horizon                               # sigma0^2 = lam (delay (1 - p) + H + age (2 - p)) s:
+    base_var += age * (1.0 + q)                       # in flight, completions, and what the snapshot cannot see
+    # small teams: the base-stock truncates the upper tail of the interactions in the system (no invitation
+    # while the position is above its level), lighter than the normal's: the variance is scaled down, fully
+    # counted from variance_full_agents busy agents on (calibrated: docs/pacing.md)
+    small = np.maximum(busy_now, 1.0)
+    small /= max(float(cfg.variance_full_agents), 1e-9)
+    np.minimum(small, 1.0, out=small)
+    np.sqrt(small, out=small)
+    # anticipated completions: a share of those expected over the horizon, from anticipate_min (1 busy) to 1
+    fm = min(max(float(cfg.anticipate_min), 0.0), 1.0)
+    anticipate = small * (1.0 - fm)
+    anticipate += fm
+    small *= vs                                       # s = vs sqrt(min(max(busy, 1) / full, 1))
+    base_var *= small
+    qv = q * np.maximum(small, cfg.batch_variance_min)   # the new batch's variance per expected accept
+    del q
+    ref = qv * interval
+    ref += base_var                                   # sigma_ref^2 / lam = s (delay (1 - p) + H + T (1 - p))
+    np.maximum(ref, 1e-300, out=ref)                  # 0 only with variance_scale 0
+    rho = np.divide(lam, ref)                         # rho = g m patience lam / sigma_ref
+    del ref
+    np.sqrt(rho, out=rho)
+    rho *= goal
+    rho *= m
+    rho *= patience
+    z = inverse_normal_loss(rho)
+    del rho
+    # the tail: the scaled-down variance describes the centre; a margin beyond z = 1 (low goals) is taken on
+    # the full variance (base_var / s), reached at z = 2
+    tail = z - 1.0
+    np.clip(tail, 0.0, 1.0, out=tail)
+    if vs > 0.0:                                      # small > 0 exactly when variance_scale > 0
+        unscale = np.divide(1.0, small)
+        unscale -= 1.0
+        unscale *= tail                               # s_eff / s = 1 + (1/s - 1) clip(z - 1, 0, 1)
+        unscale += 1.0
+        base_var *= unscale
+        qv *= unscale
+        del unscale
+    del tail, small
+    base_var *= lam                                   # sigma0^2
+
+    # capacity C: n - (busy_now + queued) + completions since the snapshot and over the horizon
+    cap = ready - reserve
+    cap -= queued
+    cap += done
+    flow = busy_now * horizon
+    flow /= aht
+    flow *= anticipate
+    del anticipate
+    cap += flow
+    del flow, done
+    # new expected accepts y with y + z sigma(y) = C, sigma(y)^2 = sigma0^2 + qv y (the batch is binomial):
+    # (y - C)^2 = z^2 (sigma0^2 + qv y) -> y = C + z^2 qv / 2 - sign(z) sqrt(z^2 (C qv + z^2 qv^2 / 4 + sigma0^2))
+    z2 = z * z
+    half = z2 * qv
+    half *= 0.5                                       # z^2 qv / 2
+    disc = cap * qv
+    disc += half * (0.5 * qv)                         # C qv + z^2 qv^2 / 4
+    disc += base_var
+    del base_var
+    disc *= z2
+    del z2
+    ok = disc >= 0.0
+    np.maximum(disc, 0.0, out=disc)
+    np.sqrt(disc, out=disc)
+    disc *= np.sign(z)
+    allowed = cap + half
+    allowed -= disc
+    del disc, half, z, qv
+    allowed[~ok] = 0.0
+    np.maximum(allowed, 0.0, out=allowed)
+    del ok
+    model = allowed / p_acc
+    model -= u
+    del allowed, cap
+
+    certain = ready - reserve
+    certain -= queued
+    certain -= u
+
+    share = state.max_rate_share
+    # the certain count is scaled down only while the window's (shrunk) ratio is above the goal itself
+    floor_mult = np.maximum(ratio, goal)
+    np.divide(goal, floor_mult, out=floor_mult)       # g / r while r > g, else 1
+    zero_goal = goal <= 0.0
+    any_zero = bool(zero_goal.any())
+    if any_zero:
+        floor_mult[zero_goal] = 1.0                   # goal 0: the certain count is all there is
+    del ratio
+    _power(floor_mult, cfg.feedback_power)
+    if share is not None:
+        share = _positive(share, size, math.inf, 0.0, math.inf)
+        capped = np.isfinite(share) if isinstance(share, np.ndarray) else np.full(size, math.isfinite(share))
+        if capped.any():
+            s_cap = _full(share, size)[capped]
+            g_cap = np.clip(goal[capped], MIN_GOAL, MAX_GOAL)
+            a_cap = _full(aht, size)[capped]
+            p_cap = _full(patience, size)[capped]
+            n_cap = np.maximum(n[capped], 0.0)
+            r_cap = np.clip(a_cap / p_cap, MIN_R, MAX_R)
+            table = max_load_table()
+            rate = table.lookup(n_cap, r_cap, g_cap)
+            big = n_cap > table.n_last
+            rate[big] *= n_cap[big] / table.n_last
+            rate *= s_cap / a_cap
+            level = _full(horizon, size)[capped] + a_cap * (1.0 - g_cap) + g_cap * p_cap
+            room = rate * level - busy_now[capped] - _full(queued, size)[capped]
+            np.maximum(room, 0.0, out=room)
+            cap_share = room / p_acc[capped] - u[capped]
+            model[capped] = np.minimum(model[capped], cap_share)
+        floor_mult = np.minimum(floor_mult, share)
+    del p_acc, u
+
+    # blend by evidence (cold start: the certain count), floor at the certain count
     weight = evidence / (evidence + cfg.cold_start_evidence)
     del evidence
-    model -= prog
-    model *= weight                                   # w * (model - prog) + prog
-    model += prog
+    model -= certain
+    model *= weight                                   # w * (model - certain) + certain
+    model += certain
     del weight
-    prog *= floor_mult
-    inv = np.maximum(model, prog)
-    del model, prog
+    certain *= floor_mult
+    inv = np.maximum(model, certain)
+    del model
+
+    # --- 5. the goal's ends -----------------------------------------------------------------------------------
+    if any_zero:
+        inv[zero_goal] = certain[zero_goal]           # 0 %: only what free agents can certainly take
+    no_limit = goal >= 1.0
+    if no_limit.any():
+        inv[no_limit] = cap_total[no_limit]          # 100 %: no limit but the cap
+    del certain
 
     # --- bounds -------------------------------------------------------------------------------------------
-    cap_total += cfg.max_invites_extra
     np.minimum(inv, cap_total, out=inv)
     np.maximum(inv, 0.0, out=inv)
     inv[n <= 0.0] = 0.0

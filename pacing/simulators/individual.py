@@ -53,8 +53,9 @@ Statistics (what the pacing engine sees; ``target_state()``), as a Stat Server r
   completed chats' and the elapsed part of those in progress -- divided by the chats completed in it (the
   time-on-test estimate of ContactCentre's default, unbiased for exponential handle times).
 * **Pending invitations** come from GPE's reply and are CURRENT (never delayed).
-* ``TargetState.stats_age_s`` = the age of the snapshot used (0 when live). ``sent_since_snapshot()``
-  gives the invitations sent since each target's snapshot (the engine knows what it sent).
+* ``TargetState.stats_age_s`` = the age of the snapshot used (0 when live); ``sent_since_snapshot`` and
+  ``pending_at_snapshot`` (also methods) = the invitations sent since each target's snapshot and those
+  pending when it was taken (the pacing cycle knows both: what it posted, and GPE's replies).
 
 Accounting over the run (``totals()``, the same keys as ContactCentre's): leads, sent, accepted, declined,
 expired, abandoned, served (an agent joined), completed, ``busy_s`` (agent busy time, chats in progress
@@ -766,14 +767,25 @@ class IndividualCentre:
         ticks = np.ceil(np.maximum(np.asarray(seconds, dtype=np.float64), 0.0) / self.tick_s - _EPS)
         return np.minimum(ticks.astype(np.int64), self._ring_len - 2)
 
-    def sent_since_snapshot(self) -> np.ndarray:
+    def sent_since_snapshot(self, obs: dict | None = None) -> np.ndarray:
         """Invitations sent since each target's statistics snapshot (0 when the stats are live)."""
-        obs = self.observed()
+        obs = self.observed() if obs is None else obs
         now = np.frombuffer(self._c["sent"], dtype=np.int64).astype(np.float64)
         snap_tick = obs["tick"]
         at = np.where(snap_tick < 0, now,
                       self._snap[np.maximum(snap_tick, 0) % self._ring_len, _R["sent"], np.arange(self.size)])
         return now - at
+
+    def pending_at_snapshot(self, obs: dict | None = None) -> np.ndarray:
+        """Invitations pending when each target's statistics snapshot was taken (now when the stats are live):
+        sent - accepted - declined - expired, cumulative, at the snapshot's tick."""
+        obs = self.observed() if obs is None else obs
+        snap_tick = obs["tick"]
+        cols = np.arange(self.size)
+        rows = self._snap[np.maximum(snap_tick, 0) % self._ring_len, :, cols].T
+        at = rows[_R["sent"]] - rows[_R["accepted"]] - rows[_R["declined"]] - rows[_R["expired"]]
+        now = np.frombuffer(self._pending, dtype=np.int64).astype(np.float64)
+        return np.where(snap_tick < 0, now, at)
 
     def window(self) -> dict[str, np.ndarray]:
         """LIVE counters over the sliding window ending now (the current partial bucket included)."""
@@ -795,7 +807,8 @@ class IndividualCentre:
             patience_s=self.p["patience_s"].copy() if know_times else None,
             accept_delay_s=self.p["accept_delay_s"].copy() if know_times else None,
             reserve_agents=self.reserve_agents, max_rate_share=self.max_rate_share,
-            stats_age_s=obs["age_s"],
+            stats_age_s=obs["age_s"], sent_since_snapshot=self.sent_since_snapshot(obs),
+            pending_at_snapshot=self.pending_at_snapshot(obs),
         )
 
     def pace(self, config: EngineConfig | None = None, *, know_times: bool = True) -> np.ndarray:
