@@ -75,7 +75,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from pacing.engine import TargetState, compute_invitations  # noqa: E402
+from pacing.engine import EngineConfig, TargetState, compute_invitations  # noqa: E402
 from pacing.simulators.contact_centre import ContactCentre, erlang_a_occupancy_bound  # noqa: E402
 from pacing.simulators.individual import IndividualCentre  # noqa: E402
 
@@ -87,6 +87,8 @@ GOALS = (0.5, 1.0, 3.0, 10.0)
 DELAYS = (5.0, 10.0)
 INTERVAL = 5.0
 SIMULATORS = ("count", "individual")
+#: the engine's tuning for this run (``--config``; None: the engine's defaults)
+ENGINE_CONFIG: EngineConfig | None = None
 BASE = {"aht_s": 300.0, "patience_s": 60.0, "accept_delay_s": 20.0, "p_accept": 0.3, "goal_pct": 3.0}
 
 
@@ -461,7 +463,7 @@ def simulate(job: tuple) -> dict:
         t = cycle * INTERVAL
         if spec.drifts:
             apply_drifts(sim, spec.drifts, t)
-        inv = compute_invitations(engine_state(sim, late))
+        inv = compute_invitations(engine_state(sim, late), ENGINE_CONFIG)
         sim.invite(inv)
         if cycle >= first_cycle:
             rows = np.stack([sim.p["agents"].astype(float), np.round(sim.p["aht_s"]), sim.p["patience_s"],
@@ -611,7 +613,14 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--scale", type=float, default=None, help="multiply every simulated duration (1)")
     parser.add_argument("--quick", action="store_true", help="durations x 0.35, 100 mixed targets")
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="parallel processes")
+    parser.add_argument("--config", default="", metavar="NAME=VALUE,...",
+                        help="EngineConfig fields to override for this run (tuning experiments)")
     args = parser.parse_args(argv)
+    try:
+        overrides = {k.strip(): float(v) for k, v in (item.split("=", 1) for item in args.config.split(",") if item.strip())}
+        args.engine_config = EngineConfig(**overrides) if overrides else None
+    except (TypeError, ValueError) as exc:
+        parser.error(f"--config: {exc} (expected NAME=NUMBER,... with the fields of pacing.engine.EngineConfig)")
     args.scale = args.scale if args.scale is not None else (0.35 if args.quick else 1.0)
     args.mixed_targets = args.mixed_targets if args.mixed_targets is not None else (100 if args.quick else 300)
     return args
@@ -629,7 +638,9 @@ def _warm_engine() -> None:
 
 
 def main(argv=None) -> int:
+    global ENGINE_CONFIG
     args = parse_args(argv)
+    ENGINE_CONFIG = args.engine_config          # inherited by the forked workers
     names = [n.strip() for n in args.only.split(",") if n.strip()] or list(DEFAULT)
     unknown = [n for n in names if n not in SCENARIOS]
     if unknown:
@@ -638,7 +649,8 @@ def main(argv=None) -> int:
     kinds = SIMULATORS if args.simulator == "both" else (args.simulator,)
     seeds = [args.seed + k for k in range(max(1, args.seeds))]
     print(f"pacing quality: the real engine in a closed loop; simulators {', '.join(kinds)}; seeds "
-          f"{', '.join(map(str, seeds))}; refresh 5 s, stats window 15 min; durations x {args.scale:g}")
+          f"{', '.join(map(str, seeds))}; refresh 5 s, stats window 15 min; durations x {args.scale:g}"
+          + (f"; engine config {args.config}" if args.config else ""))
     t0 = time.perf_counter()
     _warm_engine()
     print(f"engine warm-up: {time.perf_counter() - t0:.1f} s")

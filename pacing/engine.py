@@ -121,6 +121,7 @@ class EngineConfig:
     variance_scale: float = 0.3          # multiplies the variance of the accepts to come (docs/pacing.md)
     variance_full_agents: float = 100.0  # ... fully from this many busy agents on, sqrt(busy / this) below
     batch_variance_min: float = 0.7      # the new batch's binomial variance is counted at least this much
+    aht_trust_completions: float = 0.5  # AHT trusted for anticipation from this many window completions per busy
     anticipate_min: float = 0.5          # share of the completions over the horizon anticipated (1 busy agent;
                                          # 1 from variance_full_agents busy agents on)
     feedback_prior_accepts: float = 200.0
@@ -560,11 +561,19 @@ def _compute_block(state: TargetState, cfg: EngineConfig, size: int) -> np.ndarr
 
     # --- 3. damped feedback: the effective goal g * m ---------------------------------------------------------
     abandoned = np.minimum(_count(state.abandoned, size), accepted)
+    # --- AHT trust: the throughput busy / AHT only as far as the AHT statistic is backed by completions -----
+    # right after a start the window holds only the short chats that already ended and its mean is far below
+    # the true AHT (docs/pacing.md, "AHT trust"); completions in the window ~ accepted - abandoned - busy
+    # (queued left in: the result stays monotone in queued), trusted in full from aht_trust_completions per
+    # busy agent
+    trust = accepted - abandoned
+    trust -= busy
+    trust /= np.maximum(busy, 1.0) * max(float(cfg.aht_trust_completions), 1e-9)
+    np.clip(trust, 0.0, 1.0, out=trust)
     k0 = cfg.feedback_prior_accepts
     target = goal * cfg.feedback_target               # g_t: the feedback's aim, and its prior
     ratio = target * k0
     ratio += abandoned                                # r = (abandoned + g_t k0) / (accepted + k0)
-    del abandoned
     accepted += k0
     ratio /= accepted
     del accepted
@@ -581,6 +590,7 @@ def _compute_block(state: TargetState, cfg: EngineConfig, size: int) -> np.ndarr
     vs = max(float(cfg.variance_scale), 0.0)
     lam = np.maximum(busy_now, 0.0)
     lam /= aht                                        # throughput (accepts per second, Little's law)
+    lam *= trust
     base_var = delay * q
     base_var += horizon                               # sigma0^2 = lam (delay (1 - p) + H + age (2 - p)) s:
     base_var += age * (1.0 + q)                       # in flight, completions, and what the snapshot cannot see
@@ -628,11 +638,13 @@ def _compute_block(state: TargetState, cfg: EngineConfig, size: int) -> np.ndarr
     # capacity C: n - (busy_now + queued) + completions since the snapshot and over the horizon
     cap = ready - reserve
     cap -= queued
+    done *= trust
     cap += done
     flow = busy_now * horizon
     flow /= aht
     flow *= anticipate
-    del anticipate
+    flow *= trust
+    del anticipate, trust
     cap += flow
     del flow, done
     # new expected accepts y with y + z sigma(y) = C, sigma(y)^2 = sigma0^2 + qv y (the batch is binomial):
@@ -652,7 +664,10 @@ def _compute_block(state: TargetState, cfg: EngineConfig, size: int) -> np.ndarr
     disc *= np.sign(z)
     allowed = cap + half
     allowed -= disc
-    del disc, half, z, qv
+    del disc, half, qv
+    # with a margin (z > 0) the root is at most C; beyond (C < -sigma0^2 / qv: nothing fits) it is not a root
+    np.minimum(allowed, np.where(z > 0.0, cap, np.inf), out=allowed)
+    del z
     allowed[~ok] = 0.0
     np.maximum(allowed, 0.0, out=allowed)
     del ok

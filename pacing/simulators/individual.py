@@ -735,7 +735,9 @@ class IndividualCentre:
         """What Stat Server reports to the engine now, per target: ready, busy, queued (at the snapshot),
         the window counts sent … completed and ``aht_s`` of that snapshot, and ``age_s`` (its age)."""
         if self.size == 0:
-            return {k: np.zeros(0) for k in (*_STATE, *_CUM[:-1], "aht_s", "age_s", "tick")}
+            out = {k: np.zeros(0) for k in (*_STATE, *_CUM[:-1], "aht_s", "age_s")}
+            out["tick"] = np.zeros(0, dtype=np.int64)
+            return out
         delay = self._ticks_for_array(self.p["stats_delay_s"])
         live = delay == 0
         now_tick = self._tick

@@ -168,7 +168,9 @@ def reference_invitations(t: dict, interval_s, cfg: EngineConfig = DEFAULT_CONFI
     horizon = delay + 0.5 * interval
     q = 1.0 - p_acc
     vs = max(cfg.variance_scale, 0.0)
-    lam = max(busy_now, 0.0) / aht
+    trust = (accepted - abandoned - busy) / (max(busy, 1.0) * max(cfg.aht_trust_completions, 1e-9))
+    trust = min(max(trust, 0.0), 1.0)
+    lam = max(busy_now, 0.0) / aht * trust
     base_var = delay * q + horizon + age * (1.0 + q)
     small = math.sqrt(min(max(busy_now, 1.0) / max(cfg.variance_full_agents, 1e-9), 1.0))
     fm = min(max(cfg.anticipate_min, 0.0), 1.0)
@@ -187,11 +189,13 @@ def reference_invitations(t: dict, interval_s, cfg: EngineConfig = DEFAULT_CONFI
     qv *= unscale
     base_var *= lam
 
-    cap = ready - reserve - queued + done + busy_now * horizon / aht * anticipate
+    cap = ready - reserve - queued + done * trust + busy_now * horizon / aht * anticipate * trust
     z2 = z * z
     half = z2 * qv * 0.5
     disc = (cap * qv + half * (0.5 * qv) + base_var) * z2
     allowed = cap + half - math.sqrt(disc) * float(np.sign(z)) if disc >= 0.0 else 0.0
+    if z > 0.0:
+        allowed = min(allowed, cap)
     allowed = max(allowed, 0.0)
     model = allowed / p_acc - u
     certain = ready - reserve - queued - u
