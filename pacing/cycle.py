@@ -14,8 +14,10 @@ docs/runtime.md explains each step. In short:
 3. **Targets**: the discovered targets of the tenants the cluster serves (cached, pacing/targets.py), with
    the static parts of the post and the blended-agent membership prepared once per configuration version.
 4. **Stats and pending**: ONE pipelined Redis round trip reads every target's stats snapshot; ONE ``GET`` the
-   pending counts of the cluster's last posted cycle (0 on the first cycle, or when older than 10 periods).
-   Blended agents are split (pacing/blended.py) and ``stats_age_s`` is filled.
+   pending counts of the cluster's last posted cycle (0 on the first cycle, or when older than 10 periods);
+   ONE ``LRANGE`` the last few posted cycles, for what was pending at each snapshot and posted since
+   (``History.at_snapshots``; NaN where unknown, e.g. on the first cycle). Blended agents are split
+   (pacing/blended.py) and ``stats_age_s``, ``pending_at_snapshot`` and ``sent_since_snapshot`` are filled.
 5. **Engine**: ``compute_invitations`` over all targets at once.
 6. **Post**: only while ``lease.is_valid()`` (local monotonic deadline) and after ``lease.claim_tick(tick)``
    succeeded (a tick is posted at most once cluster-wide). The GPE client (pacing/gpe/client.py) encodes,
@@ -509,8 +511,12 @@ def _run(ctx: _Context, spec: ClusterSpec, record: CycleRecord, client) -> None:
         for part in prepared.tenant_slices.values():
             if part.stop > part.start:
                 stats_blobs += next(replies)
-        arrays, _stale, age = decode_columns(stats_blobs, time.time(), stats_max_age_s())
+        stats_now = time.time()
+        arrays, stale, age = decode_columns(stats_blobs, stats_now, stats_max_age_s())
         previous, _known = history.read_pending(names, prepared.digest, record.tick)
+        # stale stats give 0 agents, hence 0 invitations, whatever is in flight: not worth reading cycles for
+        sent_since, pending_at = history.at_snapshots(names, prepared.digest, record.tick,
+                                                      np.where(stale, np.nan, stats_now - age), spec.refresh_s)
         share = shares(prepared.membership, demand_weights(arrays["accepted"], arrays["queued"]))
         record.shared_targets = int(np.count_nonzero(share < 1.0))
         if record.shared_targets:
@@ -519,7 +525,8 @@ def _run(ctx: _Context, spec: ClusterSpec, record: CycleRecord, client) -> None:
 
     with stage("engine"):
         invitations = compute_invitations(TargetState(
-            **arrays, pending=previous, goal_pct=prepared.goals, interval_s=spec.refresh_s, stats_age_s=age))
+            **arrays, pending=previous, goal_pct=prepared.goals, interval_s=spec.refresh_s, stats_age_s=age,
+            sent_since_snapshot=sent_since, pending_at_snapshot=pending_at))
         record.invitations = int(invitations.sum())
 
     if not lease.is_valid():
@@ -541,8 +548,9 @@ def _run(ctx: _Context, spec: ClusterSpec, record: CycleRecord, client) -> None:
     with stage("post"):
         try:
             reply, failure = _post(ctx, config, spec, record.tick, state.epoch, request), None
+            posted_at = time.time()       # the reply's pending counts are GPE's as of now (History.at_snapshots)
         except _PostFailed as exc:
-            reply, failure = None, exc
+            reply, failure, posted_at = None, exc, time.time()
             record.failure = exc.kind
             if exc.outcome == Outcome.FENCED:
                 _after_fenced(lease, exc, state.epoch)
@@ -575,7 +583,7 @@ def _run(ctx: _Context, spec: ClusterSpec, record: CycleRecord, client) -> None:
                 ctx.names_written = {prepared.digest: time.monotonic()}
             history.write_pending(pipe, prepared.digest, pending, tick=record.tick, epoch=record.epoch)
             history.write_series(pipe, prepared.digest, invitations, pending, share, tick=record.tick,
-                                 at=record.started_at)
+                                 at=record.started_at, posted=posted_at)
             history.write_cycle(pipe, record.as_dict())
             pipe.execute()
         else:

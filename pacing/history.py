@@ -23,9 +23,10 @@ Keys (``<prefix>`` = ``PACING_REDIS_PREFIX``, default ``pacing``):
     one JSON summary per cycle (``pacing.types.CycleRecord.as_dict``), at most
     ``PACING_HISTORY_CYCLES`` (default 2,880: four hours at 5 s).
 ``<prefix>:cluster:<cluster>:results`` (list, newest first)
-    per-target results of the cycles that posted, for charts, at most ``PACING_HISTORY_RESULTS`` (default
-    120: ten minutes at 5 s). One entry = a JSON header line (tick, at, count, names digest) and the
-    zlib-compressed int32 invitations, int32 pending and float32 shares, in the order of the names stored
+    per-target results of the cycles that posted, for charts and for the late statistics of the next cycles
+    (``History.at_snapshots``), at most ``PACING_HISTORY_RESULTS`` (default 120: ten minutes at 5 s). One entry =
+    a JSON header line (tick, at = the cycle's start, posted = when GPE's reply arrived, count, names digest) and
+    the zlib-compressed int32 invitations, int32 pending and float32 shares, in the order of the names stored
     once per distinct target list at ``<prefix>:cluster:<cluster>:names:<digest>`` (written again at most once
     a minute; expires a day after its last use).
 """
@@ -33,6 +34,7 @@ Keys (``<prefix>`` = ``PACING_REDIS_PREFIX``, default ``pacing``):
 from __future__ import annotations
 
 import hashlib
+import math
 import operator
 import zlib
 from collections.abc import Sequence
@@ -48,6 +50,9 @@ NAMES_TTL_S = 86400
 INVITATIONS_TTL_S = 86400
 #: a stored pending count older than this many refresh periods counts as 0 (GPE's invitations lapse anyway)
 PENDING_MAX_PERIODS = 10
+#: ``at_snapshots`` reads at most this many posted cycles: statistics older than that many refresh periods get
+#: NaN (the engine then estimates from the current pending); the stats go stale at 30 s anyway (6 periods of 5 s)
+SNAPSHOT_MAX_CYCLES = 12
 
 
 def _settings_int(name: str, default: int) -> int:
@@ -154,10 +159,16 @@ class History:
         return pending, known
 
     def write_series(self, pipe, digest: str, invitations: np.ndarray, pending: np.ndarray,
-                     share: np.ndarray, *, tick: int, at: float) -> None:
+                     share: np.ndarray, *, tick: int, at: float, posted: float | None = None) -> None:
         """Queue the per-target results of one posted cycle (the charts' series) on ``pipe``; the names of
-        ``digest`` must be stored (``write_names``)."""
-        header = orjson.dumps({"tick": tick, "at": round(at, 3), "count": int(invitations.size), "names": digest})
+        ``digest`` must be stored (``write_names``). ``at``: the cycle's start; ``posted``: when GPE's reply
+        arrived (default ``at``). ``at_snapshots`` places the statistics snapshots against ``posted``: at 100,000
+        targets a cycle posts ~0.9 s after it starts (bench/README.md, "cycle"), and a snapshot taken in between
+        must not count as taken after the post (its allowance would be missed)."""
+        head = {"tick": tick, "at": round(at, 3), "count": int(invitations.size), "names": digest}
+        if posted is not None:
+            head["posted"] = round(posted, 3)
+        header = orjson.dumps(head)
         body = zlib.compress(np.asarray(invitations, dtype=np.int32).tobytes()
                              + np.asarray(pending, dtype=np.int32).tobytes()
                              + np.asarray(share, dtype=np.float32).tobytes(), 1)
@@ -180,6 +191,16 @@ class History:
         """The latest ``limit`` cycle summaries, newest first."""
         return [orjson.loads(raw) for raw in self.client.lrange(self.cycles_key, 0, max(0, limit - 1))]
 
+    def _names_index(self, digest: str, cache: dict[str, dict[str, int]]) -> dict[str, int]:
+        """Name → position in the target list stored at ``digest`` (empty when it is gone); one GET per digest
+        and call (``cache``)."""
+        index_of = cache.get(digest)
+        if index_of is None:
+            names_raw = self.client.get(self.names_base + digest)
+            index_of = {n: i for i, n in enumerate(orjson.loads(names_raw))} if names_raw else {}
+            cache[digest] = index_of
+        return index_of
+
     def series(self, target: str, limit: int = DEFAULT_RESULTS) -> list[dict]:
         """One target's results, oldest first: ``{"tick", "at", "invitations", "pending", "share"}`` (charts)."""
         out = []
@@ -187,13 +208,7 @@ class History:
         for raw in self.client.lrange(self.results_key, 0, max(0, limit - 1)):
             header_raw, _, body = raw.partition(b"\n")
             header = orjson.loads(header_raw)
-            digest = header["names"]
-            index_of = names_cache.get(digest)
-            if index_of is None:
-                names_raw = self.client.get(self.names_base + digest)
-                index_of = {n: i for i, n in enumerate(orjson.loads(names_raw))} if names_raw else {}
-                names_cache[digest] = index_of
-            index = index_of.get(target)
+            index = self._names_index(header["names"], names_cache).get(target)
             if index is None:
                 continue
             count = header["count"]
@@ -205,6 +220,96 @@ class History:
                         "pending": int(pend[index]), "share": round(float(share[index]), 4)})
         out.reverse()
         return out
+
+    def at_snapshots(self, names: Sequence[str], digest: str, tick: int, taken_at: np.ndarray, refresh_s: float,
+                     max_cycles: int = SNAPSHOT_MAX_CYCLES) -> tuple[np.ndarray, np.ndarray]:
+        """``(sent_since_snapshot, pending_at_snapshot)`` of ``names`` (float64, NaN = unknown) for the cycle of
+        ``tick``, whose statistics snapshots were taken at ``taken_at`` (unix seconds per target, NaN = none), from
+        the cycles this cluster posted (the ``results`` list; ONE ``LRANGE``, plus a ``GET`` of the names of an
+        entry whose target list differs from ``digest``'s).
+
+        Per target, with ``k`` the latest cycle posted at or before its snapshot (by the time its reply arrived):
+
+        * ``pending_at_snapshot`` = GPE's pending count in the reply to ``k``;
+        * ``sent_since_snapshot`` = the invitations posted (the allowances) by the cycles after ``k``, up to the
+          previous tick. OUR decision: GPE sends at most the allowance, so this is an upper bound of what was sent,
+          which errs on the safe side (more in flight = fewer invitations). Not counted: what GPE sends of ``k``'s
+          own allowance after its reply (the reply's pending is "right after the invitations were sent",
+          docs/gpe-protocol.md; leads arriving later in that interval can still take the rest).
+
+        NaN where it is not known: no snapshot; ``k`` not among the last ``max_cycles`` cycles (nor the
+        ``ceil(age / refresh) + 1`` this cycle needs), or not recorded; a tick missing between ``k`` and the previous
+        tick (a cycle that may have posted without being recorded; a tick that posted nothing also counts, which
+        costs only the estimate for a few cycles); a target absent from ``k`` or from a cycle after it. A snapshot
+        taken after the previous cycle's reply gets 0 sent and that reply's pending (the current pending): exact,
+        as the engine's estimate would be at age 0.
+        """
+        size = len(names)
+        sent_since, pending_at = np.full(size, np.nan), np.full(size, np.nan)
+        taken = np.asarray(taken_at, dtype=np.float64)
+        finite = np.isfinite(taken)
+        if not size or not finite.any() or refresh_s <= 0:
+            return sent_since, pending_at
+        # entry i (newest first) is tick - 1 - i: the oldest snapshot needs ceil(tick - taken / refresh) + 1
+        reach = tick - float(taken[finite].min()) / refresh_s
+        need = int(min(max(1, max_cycles), max(1.0, math.ceil(reach) + 1)))
+        heads, bodies = [], []
+        for raw in self.client.lrange(self.results_key, 0, need - 1):
+            header_raw, _, body = raw.partition(b"\n")
+            try:
+                header = orjson.loads(header_raw)
+                at_tick, count = int(header["tick"]), int(header["count"])
+                posted = float(header.get("posted", header["at"]))
+            except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
+                break
+            if at_tick != tick - 1 - len(heads):         # a gap (or not the previous tick): unknown from here on
+                break
+            heads.append((posted, count, str(header.get("names"))))
+            bodies.append(body)
+        if not heads:
+            return sent_since, pending_at
+        posted_asc = np.array([h[0] for h in reversed(heads)])
+        # per target: how many of the chain's cycles were posted after its snapshot (its k is entry ``after``)
+        after = len(heads) - np.searchsorted(posted_asc, np.where(finite, taken, np.inf), side="right")
+        valid = finite & (after < len(heads))
+        if not valid.any():
+            return sent_since, pending_at
+        depth = int(after[valid].max()) + 1              # entries to decode: 0 .. k of the oldest snapshot
+        invitations = np.empty((depth, size))
+        pending = np.empty((depth, size))
+        names_cache: dict[str, dict[str, int]] = {}
+        for i in range(depth):
+            _, count, entry_digest = heads[i]
+            try:
+                data = zlib.decompressobj().decompress(bodies[i], 8 * count)   # not the shares
+                inv = np.frombuffer(data, dtype=np.int32, count=count)
+                pend = np.frombuffer(data, dtype=np.int32, count=count, offset=4 * count)
+            except (zlib.error, ValueError):
+                invitations[i:], pending[i:] = np.nan, np.nan
+                break
+            if entry_digest == digest and count == size:
+                invitations[i], pending[i] = inv, pend
+                continue
+            # the targets changed since that cycle: map by name (a Python loop, only on such cycles)
+            index_of = self._names_index(entry_digest, names_cache)
+            if len(index_of) != count:
+                invitations[i], pending[i] = np.nan, np.nan
+                continue
+            where = np.fromiter((index_of.get(name, -1) for name in names), dtype=np.int64, count=size)
+            there = where >= 0
+            invitations[i], pending[i] = np.nan, np.nan
+            invitations[i, there], pending[i, there] = inv[where[there]], pend[where[there]]
+        # sent since = the allowances of entries 0 .. k-1 (a NaN, a target absent from one, stays NaN)
+        np.cumsum(invitations, axis=0, out=invitations)
+        rows = np.minimum(after, depth - 1)
+        cols = np.arange(size)
+        sent = invitations[np.maximum(rows - 1, 0), cols]
+        sent[rows == 0] = 0.0
+        sent_since[valid] = sent[valid]
+        pending_at[valid] = np.maximum(pending[rows, cols][valid], 0.0)
+        both = np.isfinite(sent_since) & np.isfinite(pending_at)
+        sent_since[~both], pending_at[~both] = np.nan, np.nan
+        return sent_since, pending_at
 
     def clear(self) -> None:
         names = list(self.client.scan_iter(match=self.names_base + "*", count=1000))

@@ -595,6 +595,121 @@ def test_pending_counts_are_kept_per_cluster_and_follow_changed_targets(rc):
     assert h.read_pending(names, digest, tick=101)[1] == 0
 
 
+def _names(names):
+    import orjson
+
+    blob = orjson.dumps(names)
+    return blob, history.names_digest(blob)
+
+
+def _record(h, rc, names, tick, invitations, pending, *, posted_after_s=0.5):
+    """One posted cycle of ``names`` in the series: started at tick * 5, its reply ``posted_after_s`` later."""
+    blob, digest = _names(names)
+    pipe = rc.pipeline()
+    h.write_names(pipe, digest, blob)
+    h.write_series(pipe, digest, np.array(invitations), np.array(pending), np.ones(len(names)), tick=tick,
+                   at=tick * 5.0, posted=tick * 5.0 + posted_after_s)
+    pipe.execute()
+
+
+def _nan_list(values):
+    return [None if np.isnan(v) else float(v) for v in values]
+
+
+def test_what_was_pending_at_each_snapshot_and_posted_since_comes_from_the_recorded_cycles(rc):
+    h = history.History(rc, "C", pacing_redis.key_prefix())
+    names = ["a", "b", "c", "d", "e", "f", "g"]
+    _, digest = _names(names)
+    taken = np.array([1e9, 513.0, 508.0, 505.0, 505.5, 515.2, np.nan])
+    assert all(np.isnan(x).all() for x in h.at_snapshots(names, digest, 104, taken, 5.0))   # first cycle: unknown
+    cycles = {100: ([1, 2, 3, 4, 5, 6, 7], [10, 20, 30, 40, 50, 60, 70]),
+              101: ([2, 3, 4, 5, 6, 7, 8], [11, 21, 31, 41, 51, 61, 71]),
+              102: ([3, 4, 5, 6, 7, 8, 9], [12, 22, 32, 42, 52, 62, 72]),
+              103: ([4, 5, 6, 7, 8, 9, 10], [13, 23, 33, 43, 53, 63, 73])}
+    for tick, (inv, pend) in cycles.items():      # replies at 500.5, 505.5, 510.5, 515.5
+        _record(h, rc, names, tick, inv, pend)
+    sent, pending = h.at_snapshots(names, digest, 104, taken, 5.0)
+    # a: after the last reply (current stats): 0 sent, the last reply's pending; b: after 102's reply, so 103
+    # posted since; c: after 101's; d: before 101's, after 100's: three cycles since; e: AT 101's reply counts as
+    # seen by it; f: after 103 started but before its reply: 103's allowance counts; g: no snapshot
+    assert _nan_list(sent) == [0, 5, 5 + 6, 5 + 6 + 7, 7 + 8, 9, None]
+    assert _nan_list(pending) == [13, 22, 31, 40, 51, 62, None]
+    # a snapshot older than every recorded cycle, or than max_cycles reach: unknown
+    sent, pending = h.at_snapshots(names, digest, 104, np.full(7, 499.0), 5.0)
+    assert np.isnan(sent).all() and np.isnan(pending).all()
+    sent, pending = h.at_snapshots(names, digest, 104, taken, 5.0, max_cycles=2)
+    assert _nan_list(sent) == [0, 5, None, None, None, 9, None]
+    assert _nan_list(pending) == [13, 22, None, None, None, 62, None]
+
+
+def test_a_gap_in_the_recorded_cycles_makes_what_lies_beyond_it_unknown(rc):
+    h = history.History(rc, "C", pacing_redis.key_prefix())
+    names = ["a", "b"]
+    _, digest = _names(names)
+    for tick in (100, 101, 103):                     # 102 posted nothing, or was not recorded
+        _record(h, rc, names, tick, [tick, 1], [2 * tick, 3])
+    sent, pending = h.at_snapshots(names, digest, 104, np.array([516.0, 506.0]), 5.0)
+    assert _nan_list(sent) == [0, None] and _nan_list(pending) == [206, None]
+    sent, pending = h.at_snapshots(names, digest, 105, np.array([516.0, 506.0]), 5.0)   # 104 missing
+    assert np.isnan(sent).all() and np.isnan(pending).all()
+
+
+def test_snapshots_across_a_change_of_targets_are_mapped_by_name_or_unknown(rc):
+    h = history.History(rc, "C", pacing_redis.key_prefix())
+    _record(h, rc, ["a", "b", "c"], 100, [1, 2, 3], [10, 20, 30])
+    changed = ["c", "new", "a"]
+    _record(h, rc, changed, 101, [4, 5, 6], [40, 50, 60])
+    _record(h, rc, changed, 102, [7, 8, 9], [70, 80, 90])
+    _, digest = _names(changed)
+    sent, pending = h.at_snapshots(changed, digest, 103, np.array([501.0, 501.0, 501.0]), 5.0)
+    assert _nan_list(sent) == [4 + 7, None, 6 + 9] and _nan_list(pending) == [30, None, 10]
+    sent, pending = h.at_snapshots(changed, digest, 103, np.array([506.0, 506.0, 511.0]), 5.0)
+    assert _nan_list(sent) == [7, 8, 0] and _nan_list(pending) == [40, 50, 90]
+    rc.delete(h.names_base + _names(["a", "b", "c"])[1])                        # the old names expired
+    sent, pending = h.at_snapshots(changed, digest, 103, np.array([501.0, 506.0, 511.0]), 5.0)
+    assert _nan_list(sent) == [None, 8, 0] and _nan_list(pending) == [None, 50, 90]
+
+
+def test_snapshots_of_an_unchanged_target_list_cost_one_lrange_of_the_cycles_they_need(rc):
+    h = history.History(rc, "C", pacing_redis.key_prefix())
+    names = ["a", "b"]
+    _, digest = _names(names)
+    for tick in range(90, 104):
+        _record(h, rc, names, tick, [1, 1], [0, 0])
+    calls = []
+
+    class Spy:
+        def __getattr__(self, name):
+            calls.append(name)
+            return getattr(rc, name)
+
+    h.client = Spy()
+    sent, _ = h.at_snapshots(names, digest, 104, np.array([516.0, 511.0]), 5.0)
+    assert sent.tolist() == [0, 1] and calls == ["lrange"]
+    assert rc.llen(h.results_key) == 14
+    sent, _ = h.at_snapshots(names, digest, 104, np.array([0.0, 516.0]), 5.0)   # far too old: NaN, 12 read at most
+    assert np.isnan(sent[0]) and sent[1] == 0 and calls == ["lrange", "lrange"]
+
+
+def test_the_engine_gets_what_was_pending_at_the_snapshot_and_posted_since(world, spec, engine_inputs, rc):
+    tick = base_tick()
+    assert run(spec, tick).outcome == Outcome.POSTED            # the first cycle: no history, the engine estimates
+    first = engine_inputs[0]
+    assert np.isnan(first.sent_since_snapshot).all() and np.isnan(first.pending_at_snapshot).all()
+    after_first = {name: world.pending(name) for name in (CHAT, VOICE)}
+    world.world.feed(world.stats_store, taken_at=time.time())    # a snapshot taken after the first reply
+    assert run(spec, tick + 1).outcome == Outcome.POSTED
+    second = engine_inputs[1]
+    assert second.sent_since_snapshot.tolist() == [0.0, 0.0]    # current stats: nothing posted since
+    assert second.pending_at_snapshot.tolist() == [after_first[CHAT], after_first[VOICE]] == second.pending.tolist()
+    posted_second = {t["name"]: t["invitations"] for t in world.posts[-1]["targets"]}
+    assert run(spec, tick + 2).outcome == Outcome.POSTED        # the same snapshot, one cycle later
+    third = engine_inputs[2]
+    assert third.sent_since_snapshot.tolist() == [posted_second[CHAT], posted_second[VOICE]]
+    assert third.pending_at_snapshot.tolist() == [after_first[CHAT], after_first[VOICE]]
+    assert (third.stats_age_s > 0).all()
+
+
 def test_the_real_alarms_runtime_raises_and_clears_the_pacing_alarms(world, spec, rc):
     from alarms.models import Alarm, AlarmState
 
