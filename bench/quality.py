@@ -87,6 +87,11 @@ GOALS = (0.5, 1.0, 3.0, 10.0)
 DELAYS = (5.0, 10.0)
 INTERVAL = 5.0
 SIMULATORS = ("count", "individual")
+#: the individual simulator's AHT statistic (``--aht-stat``): "censored" = busy time over the window (completed
+#: chats and the elapsed part of those in progress) / chats completed in it, as Stat Server's TotalTime
+#: statistics count the current state too; "window" = the mean of the chats completed in the window (biased
+#: low after a cold start: docs/pacing.md, "An input hazard")
+AHT_STAT = "censored"
 #: the engine's tuning for this run (``--config``; None: the engine's defaults)
 ENGINE_CONFIG: EngineConfig | None = None
 BASE = {"aht_s": 300.0, "patience_s": 60.0, "accept_delay_s": 20.0, "p_accept": 0.3, "goal_pct": 3.0}
@@ -326,7 +331,7 @@ DEFAULT = ("steady", "late", "accept-drift", "aht-rise", "shift-start", "lunch",
 def make_simulator(kind: str, spec: Spec, seed: int):
     p = spec.params
     if kind == "individual":
-        return IndividualCentre(seed=seed, interval_s=INTERVAL, **p)
+        return IndividualCentre(seed=seed, interval_s=INTERVAL, aht_stat=AHT_STAT, **p)
     shared = {k: p[k] for k in ("agents", "aht_s", "patience_s", "accept_delay_s", "p_accept", "lead_rate",
                                 "goal_pct")}
     shared["handle_sigma"] = np.sqrt(np.log1p(p["handle_cv"] ** 2))
@@ -613,6 +618,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--scale", type=float, default=None, help="multiply every simulated duration (1)")
     parser.add_argument("--quick", action="store_true", help="durations x 0.35, 100 mixed targets")
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="parallel processes")
+    parser.add_argument("--aht-stat", choices=("censored", "window"), default="censored",
+                        help="the individual simulator's AHT statistic (default %(default)s; 'window': the naive "
+                             "mean of the completed chats)")
     parser.add_argument("--config", default="", metavar="NAME=VALUE,...",
                         help="EngineConfig fields to override for this run (tuning experiments)")
     args = parser.parse_args(argv)
@@ -638,9 +646,10 @@ def _warm_engine() -> None:
 
 
 def main(argv=None) -> int:
-    global ENGINE_CONFIG
+    global ENGINE_CONFIG, AHT_STAT
     args = parse_args(argv)
     ENGINE_CONFIG = args.engine_config          # inherited by the forked workers
+    AHT_STAT = args.aht_stat
     names = [n.strip() for n in args.only.split(",") if n.strip()] or list(DEFAULT)
     unknown = [n for n in names if n not in SCENARIOS]
     if unknown:
@@ -650,7 +659,7 @@ def main(argv=None) -> int:
     seeds = [args.seed + k for k in range(max(1, args.seeds))]
     print(f"pacing quality: the real engine in a closed loop; simulators {', '.join(kinds)}; seeds "
           f"{', '.join(map(str, seeds))}; refresh 5 s, stats window 15 min; durations x {args.scale:g}"
-          + (f"; engine config {args.config}" if args.config else ""))
+          + f"; individual AHT statistic {args.aht_stat}" + (f"; engine config {args.config}" if args.config else ""))
     t0 = time.perf_counter()
     _warm_engine()
     print(f"engine warm-up: {time.perf_counter() - t0:.1f} s")

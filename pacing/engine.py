@@ -121,12 +121,12 @@ class EngineConfig:
     variance_scale: float = 0.3          # multiplies the variance of the accepts to come (docs/pacing.md)
     variance_full_agents: float = 100.0  # ... fully from this many busy agents on, sqrt(busy / this) below
     batch_variance_min: float = 0.7      # the new batch's binomial variance is counted at least this much
-    aht_trust_completions: float = 0.5  # AHT trusted for anticipation from this many window completions per busy
     anticipate_min: float = 0.5          # share of the completions over the horizon anticipated (1 busy agent;
-                                         # 1 from variance_full_agents busy agents on)
+    anticipate_max: float = 0.9          # ... anticipate_max from variance_full_agents busy agents on: a margin
+                                         # against a lagging AHT that costs large teams 10 % of H / AHT
     feedback_prior_accepts: float = 200.0
-    feedback_target: float = 0.8         # the feedback aims at this share of the goal
-    feedback_power: float = 4.0          # m = (target g / r) ** power, clipped to [feedback_min, feedback_max]
+    feedback_target: float = 0.65        # the feedback aims at this share of the goal
+    feedback_power: float = 2.0          # m = (target g / r) ** power, clipped to [feedback_min, feedback_max]
     feedback_min: float = 0.02           # g_eff = g * m, m in [feedback_min, feedback_max]
     feedback_max: float = 3.0
     max_invites_per_agent: float = 10.0
@@ -561,15 +561,6 @@ def _compute_block(state: TargetState, cfg: EngineConfig, size: int) -> np.ndarr
 
     # --- 3. damped feedback: the effective goal g * m ---------------------------------------------------------
     abandoned = np.minimum(_count(state.abandoned, size), accepted)
-    # --- AHT trust: the throughput busy / AHT only as far as the AHT statistic is backed by completions -----
-    # right after a start the window holds only the short chats that already ended and its mean is far below
-    # the true AHT (docs/pacing.md, "AHT trust"); completions in the window ~ accepted - abandoned - busy
-    # (queued left in: the result stays monotone in queued), trusted in full from aht_trust_completions per
-    # busy agent
-    trust = accepted - abandoned
-    trust -= busy
-    trust /= np.maximum(busy, 1.0) * max(float(cfg.aht_trust_completions), 1e-9)
-    np.clip(trust, 0.0, 1.0, out=trust)
     k0 = cfg.feedback_prior_accepts
     target = goal * cfg.feedback_target               # g_t: the feedback's aim, and its prior
     ratio = target * k0
@@ -590,7 +581,6 @@ def _compute_block(state: TargetState, cfg: EngineConfig, size: int) -> np.ndarr
     vs = max(float(cfg.variance_scale), 0.0)
     lam = np.maximum(busy_now, 0.0)
     lam /= aht                                        # throughput (accepts per second, Little's law)
-    lam *= trust
     base_var = delay * q
     base_var += horizon                               # sigma0^2 = lam (delay (1 - p) + H + age (2 - p)) s:
     base_var += age * (1.0 + q)                       # in flight, completions, and what the snapshot cannot see
@@ -602,8 +592,9 @@ def _compute_block(state: TargetState, cfg: EngineConfig, size: int) -> np.ndarr
     np.minimum(small, 1.0, out=small)
     np.sqrt(small, out=small)
     # anticipated completions: a share of those expected over the horizon, from anticipate_min (1 busy) to 1
-    fm = min(max(float(cfg.anticipate_min), 0.0), 1.0)
-    anticipate = small * (1.0 - fm)
+    fx = min(max(float(cfg.anticipate_max), 0.0), 1.0)
+    fm = min(max(float(cfg.anticipate_min), 0.0), fx)
+    anticipate = small * (fx - fm)
     anticipate += fm
     small *= vs                                       # s = vs sqrt(min(max(busy, 1) / full, 1))
     base_var *= small
@@ -638,13 +629,11 @@ def _compute_block(state: TargetState, cfg: EngineConfig, size: int) -> np.ndarr
     # capacity C: n - (busy_now + queued) + completions since the snapshot and over the horizon
     cap = ready - reserve
     cap -= queued
-    done *= trust
     cap += done
     flow = busy_now * horizon
     flow /= aht
     flow *= anticipate
-    flow *= trust
-    del anticipate, trust
+    del anticipate
     cap += flow
     del flow, done
     # new expected accepts y with y + z sigma(y) = C, sigma(y)^2 = sigma0^2 + qv y (the batch is binomial):
