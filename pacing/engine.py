@@ -11,15 +11,15 @@ derivation, its stability argument and its limits. In one paragraph, per target:
    pending when it was taken plus those sent since: ``pending_at_snapshot + sent_since_snapshot``, or an
    estimate from the current ``pending``), and the completions since the snapshot are estimated
    (``busy * (1 - exp(-age / AHT))``).
-2. **Level.** ``n + beta`` interactions when the new accepts land, plus the completions expected over
-   the horizon ``H`` = interval + accept delay. ``beta = -z * sigma`` is the abandonment budget:
-   ``sigma^2 = lam * (delay + interval) * (2 - p) * variance_scale`` (the accepts still to come are
-   binomial, the completions Poisson; ``lam = busy / AHT``), and ``z`` solves the normal loss equation
-   ``sigma * L(z) = g_eff * lam * patience``: the expected queue the goal allows (abandonment rate =
-   queue / patience = g_eff * lam).
-3. **Damped feedback.** ``g_eff = g * m``; ``m = g / r`` clipped to [``feedback_min``, ``feedback_max``],
-   ``r`` the window's abandonment ratio shrunk towards the goal by ``feedback_prior_accepts``. It moves
-   the level by a few ``sigma`` at most (never the whole level): a lucky window cannot open the gates.
+2. **Level.** The free agents plus the completions expected until the new accepts land (a share of
+   ``busy * H / AHT``, ``H`` = accept delay + interval / 2, from ``anticipate_min`` at 1 busy agent to
+   ``anticipate_max`` at 100), less the margin ``z * sigma``: ``sigma^2`` counts the binomial accepts still to
+   come, the Poisson completions and the snapshot's blind spot (``lam = busy / AHT``), and ``z`` solves the
+   normal loss equation ``sigma * L(z) = g_eff * lam * patience`` -- the expected queue the goal allows
+   (abandonment rate = queue / patience = g_eff * lam). ``z < 0`` spends the abandonment budget.
+3. **Damped feedback.** ``g_eff = g_t * clip((g_t / r) ** 2, feedback_min, feedback_max)``, ``g_t`` = 65 % of
+   the goal, ``r`` the window's abandonment ratio shrunk towards ``g_t`` by ``feedback_prior_accepts``. It
+   moves the margin by a few ``sigma`` at most (never the whole level): a lucky window cannot open the gates.
 4. **Invitations.** ``model = (new accepts allowed) / p - U`` with ``p`` the accept ratio on RESOLVED
    invitations (Beta prior). ``certain = ready - reserve - queued - U`` (every invitation in flight counted
    as an accept: what free agents can certainly take). Blend by evidence (cold start: ``certain``), floor
@@ -121,7 +121,7 @@ class EngineConfig:
     variance_scale: float = 0.3          # multiplies the variance of the accepts to come (docs/pacing.md)
     variance_full_agents: float = 100.0  # ... fully from this many busy agents on, sqrt(busy / this) below
     batch_variance_min: float = 0.7      # the new batch's binomial variance is counted at least this much
-    anticipate_min: float = 0.5          # share of the completions over the horizon anticipated (1 busy agent;
+    anticipate_min: float = 0.65         # share of the completions over the horizon anticipated (1 busy agent;
     anticipate_max: float = 0.9          # ... anticipate_max from variance_full_agents busy agents on: a margin
                                          # against a lagging AHT that costs large teams 10 % of H / AHT
     feedback_prior_accepts: float = 200.0

@@ -215,11 +215,12 @@ def test_stats_delay_really_delays():
     """The same seed with and without a delay: the late target sees the live one's figures of 10 s before."""
     live = IndividualCentre(agents=8, seed=6, stats_delay_s=0.0, aht_s=60.0)
     late = IndividualCentre(agents=8, seed=6, stats_delay_s=10.0, aht_s=60.0)
-    history, sent = [], []
+    history, sent, pending = [], [], []
     for k in range(200):
         obs_live, obs_late = live.observed(), late.observed()      # before this interval's invitations
         history.append(obs_live)
         sent.append(live.totals()["sent"][0])
+        pending.append(live.pending[0])
         np.testing.assert_array_equal(live.pending, late.pending)        # from GPE: current
         if k >= 2:
             then = history[k - 2]                                        # 10 s ago
@@ -228,6 +229,9 @@ def test_stats_delay_really_delays():
             np.testing.assert_array_equal(np.nan_to_num(obs_late["aht_s"]), np.nan_to_num(then["aht_s"]))
             assert late.target_state().stats_age_s[0] == 10.0
             assert late.sent_since_snapshot()[0] == sent[k] - sent[k - 2]
+            state = late.target_state()
+            assert state.pending_at_snapshot[0] == pending[k - 2]                # GPE's reply then
+            assert state.sent_since_snapshot[0] == sent[k] - sent[k - 2]
         assert live.target_state().stats_age_s[0] == 0.0
         counts = 3 + (k % 4)                          # open loop: both worlds follow the same trajectory
         for cc in (live, late):
