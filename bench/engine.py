@@ -75,7 +75,8 @@ def make_state(size: int, seed: int) -> TargetState:
         interval_s=5.0, declined=np.floor(accepted * rng.uniform(1, 4, size)),
         expired=np.floor(accepted * rng.uniform(0, 1, size)), patience_s=rng.choice([45.0, 60.0, 90.0], size),
         # as the cycle passes them: statistics 0-10 s old, what was posted since, GPE's pending then
-        stats_age_s=rng.choice([0.0, 2.0, 5.0, 10.0], size), sent_since_snapshot=np.floor(pending * rng.uniform(0, 0.5, size)),
+        stats_age_s=rng.choice([0.0, 2.0, 5.0, 10.0], size),
+        sent_since_snapshot=np.floor(pending * rng.uniform(0, 0.5, size)),
         pending_at_snapshot=np.floor(pending * rng.uniform(0.5, 1.0, size)),
     )
 
@@ -119,12 +120,13 @@ def plain_allocator(args: argparse.Namespace) -> None:
 
 def bench(args: argparse.Namespace) -> None:
     print(f"numpy {np.__version__}, Python {sys.version.split()[0]}")
-    child = subprocess.run([sys.executable, __file__, "--plain-allocator", "--targets", str(args.targets),
+    child = subprocess.run([sys.executable, __file__, "--plain-allocator",  # noqa: S603 (our own script) "--targets", str(args.targets),
                             "--runs", str(args.runs), "--seed", str(args.seed)],
                            capture_output=True, text=True, timeout=600, check=True)
     plain_median, plain_p95 = (float(x) for x in child.stdout.split())
     kept = keep_freed_memory()
-    print(f"allocator: {'glibc thresholds fixed as on a pacing node (pacing/malloc.py)' if kept else 'not glibc: defaults'}")
+    how = "glibc thresholds fixed as on a pacing node (pacing/malloc.py)" if kept else "not glibc: the defaults"
+    print(f"allocator: {how}")
     state = make_state(args.targets, args.seed)
     t0 = time.perf_counter()
     compute_invitations(state)

@@ -625,7 +625,8 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help="EngineConfig fields to override for this run (tuning experiments)")
     args = parser.parse_args(argv)
     try:
-        overrides = {k.strip(): float(v) for k, v in (item.split("=", 1) for item in args.config.split(",") if item.strip())}
+        items = [item.split("=", 1) for item in args.config.split(",") if item.strip()]
+        overrides = {k.strip(): float(v) for k, v in items}
         args.engine_config = EngineConfig(**overrides) if overrides else None
     except (TypeError, ValueError) as exc:
         parser.error(f"--config: {exc} (expected NAME=NUMBER,... with the fields of pacing.engine.EngineConfig)")
