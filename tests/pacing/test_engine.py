@@ -461,7 +461,7 @@ def test_large_team_with_history():
 
 
 def test_small_team_stays_progressive():
-    """A 3 % goal leaves a 3-agent team almost no Erlang-A rate; the progressive floor keeps it working
+    """A 3 % goal leaves a 3-agent team almost no Erlang-A rate; the certain-count floor keeps it working
     (pending invitations counted as accepts, so the ready agents are never over-committed)."""
     kw = {"ready_agents": 3, "accepted": 30, "declined": 60, "expired": 10, "abandoned": 0, "sent": 100}
     assert one(**kw) == 3
