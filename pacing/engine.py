@@ -374,6 +374,8 @@ def _count(value, size: int, hi: float = MAX_COUNT) -> np.ndarray | float:
         v = float(arr)
         return min(v, hi) if math.isfinite(v) and v > 0 else 0.0
     arr = arr.reshape(size)
+    if np.isfinite(arr.sum()):                       # no NaN or inf anywhere (the usual case): one clip
+        return np.clip(arr, 0.0, hi)
     out = np.subtract(arr, arr)
     out += arr
     np.fmax(out, 0.0, out=out)
@@ -391,6 +393,8 @@ def _positive(value, size: int, default: float, lo: float = 0.0, hi: float = mat
         v = v if math.isfinite(v) and v > 0 else default
         return min(max(v, lo), hi)
     arr = arr.reshape(size)
+    if arr.min() > 0.0 and arr.max() < math.inf:     # NaN fails both comparisons: only positive finite values
+        return np.clip(arr, lo, hi)
     ok = np.less(arr, math.inf)                      # False for NaN and +inf
     ok &= arr > 0.0
     out = np.where(ok, arr, default)
@@ -404,10 +408,13 @@ def _goal(value, size: int, default_pct: float) -> np.ndarray:
         return np.full(size, min(max(default_pct / 100.0, 0.0), 1.0), dtype=np.float64)
     arr = np.broadcast_to(np.asarray(value, dtype=np.float64).reshape(-1) if np.ndim(value) else
                           np.asarray(value, dtype=np.float64), (size,))
-    ok = np.less(arr, math.inf)
-    ok &= arr >= 0.0
-    out = np.where(ok, arr, default_pct)
-    out /= 100.0
+    if arr.min() >= 0.0 and arr.max() < math.inf:
+        out = arr / 100.0
+    else:
+        ok = np.less(arr, math.inf)
+        ok &= arr >= 0.0
+        out = np.where(ok, arr, default_pct)
+        out /= 100.0
     np.clip(out, 0.0, 1.0, out=out)
     return out
 
@@ -429,6 +436,12 @@ def _known(value, size: int) -> np.ndarray:
         return np.zeros(size, dtype=bool)
     arr = np.asarray(value, dtype=np.float64)
     return np.broadcast_to(~np.isnan(arr), (size,)).copy() if arr.ndim == 0 else ~np.isnan(arr.reshape(size))
+
+
+def _all_known(value) -> bool:
+    """Whether a value was given for every target (no NaN; a sum is NaN if any element is -- or if it holds
+    both infinities, which then takes the per-target path, as exact)."""
+    return value is not None and not math.isnan(float(np.sum(value)))
 
 
 def _full(value, size: int) -> np.ndarray:
@@ -491,6 +504,11 @@ def _in_flight(state: TargetState, pending: np.ndarray, age: np.ndarray | float,
     """
     known = None
     if state.sent_since_snapshot is not None and state.pending_at_snapshot is not None:
+        if _all_known(state.sent_since_snapshot) and _all_known(state.pending_at_snapshot):
+            u = _full(_count(state.pending_at_snapshot, size), size)
+            u += _count(state.sent_since_snapshot, size)
+            np.maximum(u, pending, out=u)
+            return u
         known = _known(state.sent_since_snapshot, size)
         known &= _known(state.pending_at_snapshot, size)
         if known.all():
@@ -533,9 +551,15 @@ def _compute_block(state: TargetState, cfg: EngineConfig, size: int) -> np.ndarr
     pending = _full(_count(state.pending, size), size)
 
     # --- 1. position: late statistics ------------------------------------------------------------------------
-    done = np.expm1(-np.divide(age, aht))             # completions since the snapshot: busy (1 - e^(-age/AHT))
-    done *= -busy
-    busy_now = busy - done
+    # completions since the snapshot, busy (1 - e^(-age/AHT)), kept negated: lost = -done
+    if isinstance(age, np.ndarray):
+        lost = np.divide(age, aht)
+        np.negative(lost, out=lost)
+        np.expm1(lost, out=lost)
+        lost *= busy
+    else:
+        lost = np.expm1(-(age / aht)) * busy if age else 0.0
+    busy_now = busy + lost
     u = _in_flight(state, pending, age, delay, size)
 
     # --- accept ratio on resolved invitations (Beta prior) and evidence -----------------------------------
@@ -546,10 +570,11 @@ def _compute_block(state: TargetState, cfg: EngineConfig, size: int) -> np.ndarr
     else:
         # Targets whose source reports neither count (NaN) fall back to sent − pending, target by target;
         # counting their NaN as 0 would overstate their accept ratio.
-        known = _known(state.declined, size) | _known(state.expired, size)
         resolved = accepted + _count(state.declined, size)
         resolved += _count(state.expired, size)
-        if not known.all():
+        known = None if _all_known(state.declined) or _all_known(state.expired) else \
+            _known(state.declined, size) | _known(state.expired, size)
+        if known is not None and not known.all():
             resolved = np.where(known, resolved, np.maximum(accepted, _count(state.sent, size) - pending))
         del known
     evidence = resolved.copy()                        # the invitations the accept ratio is estimated on
@@ -629,13 +654,13 @@ def _compute_block(state: TargetState, cfg: EngineConfig, size: int) -> np.ndarr
     # capacity C: n - (busy_now + queued) + completions since the snapshot and over the horizon
     cap = ready - reserve
     cap -= queued
-    cap += done
+    cap -= lost
     flow = busy_now * horizon
     flow /= aht
     flow *= anticipate
     del anticipate
     cap += flow
-    del flow, done
+    del flow, lost
     # new expected accepts y with y + z sigma(y) = C, sigma(y)^2 = sigma0^2 + qv y (the batch is binomial):
     # (y - C)^2 = z^2 (sigma0^2 + qv y) -> y = C + z^2 qv / 2 - sign(z) sqrt(z^2 (C qv + z^2 qv^2 / 4 + sigma0^2))
     z2 = z * z

@@ -576,3 +576,14 @@ def test_targets_without_declined_and_expired_fall_back_to_sent_minus_pending():
     none_given = compute_invitations(TargetState(**{k: np.array(v) for k, v in base.items()}))
     assert mixed[1] == none_given[1]
     assert mixed[0] == none_given[0]  # 30 of 100 resolved either way
+
+
+def test_the_inputs_are_left_as_they_were():
+    """The engine writes only into its own temporaries: the caller's arrays (the cycle's, a simulator's) are
+    the same after the call."""
+    s = random_state(np.random.default_rng(3), 500, with_resolved=True, protect=True, dirty=False, late=True)
+    before = {k: (v.copy() if isinstance(v, np.ndarray) else v) for k, v in vars(s).items()}
+    compute_invitations(s)
+    for k, v in vars(s).items():
+        if isinstance(v, np.ndarray):
+            np.testing.assert_array_equal(v, before[k], err_msg=k)
