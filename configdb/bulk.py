@@ -7,8 +7,9 @@ that needs no query, then checks uniqueness for the whole set at once (against t
 within the set), inserts the objects and their many-to-many links in batches, and records the history
 in batches (one creation record per object, its links included). ``update_many`` does the same for
 changes of stored objects: the rows read under row locks, only the named fields applied onto them (as
-``save_object(fields=…)`` does), validated, written with ``bulk_update`` and recorded in batches, each
-record's "before" the row read under the lock. Nothing is written unless every object is valid.
+``save_object(fields=…)`` does), validated, written in batches (``_write_fields``: ``bulk_update``, or on
+PostgreSQL one ``UPDATE … FROM UNNEST`` per batch) and recorded in batches, each record's "before" the row
+read under the lock. Nothing is written unless every object is valid.
 """
 
 from __future__ import annotations
