@@ -587,3 +587,20 @@ def test_the_inputs_are_left_as_they_were():
     for k, v in vars(s).items():
         if isinstance(v, np.ndarray):
             np.testing.assert_array_equal(v, before[k], err_msg=k)
+
+
+def test_inverse_normal_loss_matches_a_bisection():
+    """The uniform table in log L inverts L(z) = phi(z) - z (1 - Phi(z)) to 1e-4 in z over the whole range (z from
+    8 down to -6); 0 gives the top of the table and beyond L(-6) = 6 the asymptote L(z) = -z."""
+    def bisect(r: float) -> float:
+        lo, hi = engine.Z_LO, engine.Z_HI
+        for _ in range(80):
+            mid = 0.5 * (lo + hi)
+            lo, hi = (mid, hi) if engine.normal_loss(mid) > r else (lo, mid)
+        return 0.5 * (lo + hi)
+
+    rho = np.logspace(-14, math.log10(5.9), 400)
+    z = engine.inverse_normal_loss(rho)
+    assert np.max(np.abs(z - np.array([bisect(float(r)) for r in rho]))) < 1e-4
+    assert np.all(np.diff(z) < 0)                                   # L is decreasing: so is its inverse
+    np.testing.assert_array_equal(engine.inverse_normal_loss(np.array([0.0, 7.0, 100.0])), [engine.Z_HI, -7.0, -100.0])
