@@ -24,6 +24,7 @@ from .base import (
     HistoryAdminMixin,
     OptionsAdminMixin,
     ServiceSaveMixin,
+    TenantFilter,
     TenantScopedMixin,
     clone,
     disable,
@@ -59,7 +60,7 @@ class FolderAdmin(TenantScopedMixin, HistoryAdminMixin, ServiceSaveMixin, admin.
     form = ConfigObjectForm
     gax_section = "Environment"
     list_display = ["name", "folder_type", "folder_path", "tenant", "state"]
-    list_filter = [FolderTypeFilter, ("tenant", admin.RelatedOnlyFieldListFilter), "state"]
+    list_filter = [FolderTypeFilter, ("tenant", TenantFilter), "state"]
     search_fields = ["name", "description"]
     list_select_related = ["tenant", "parent"]
     fields = ["tenant", "folder_type", "parent", "name", "description", "state"]

@@ -1,0 +1,58 @@
+"""The views a GAX administrator expects (issue 11): the tenant filter on every list, the applications' state
+column, a cluster's nodes and a node's cluster, the origination-DN picker, the port-id choices."""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib import admin
+from django.urls import reverse
+
+from configdb.models import Tenant
+
+from .test_admin import full  # noqa: F401  (the demo plus a DAP, a read-only operator and an import job)
+
+
+def url(model, view, *args):
+    return reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_{view}", args=args)
+
+
+def has_tenant(model) -> bool:
+    return any(f.name == "tenant" for f in model._meta.get_fields())
+
+
+TENANT_LISTS = sorted((m for m in admin.site._registry if has_tenant(m)), key=lambda m: m._meta.label)
+
+
+def test_tenant_lists_cover_the_object_types():
+    labels = {m._meta.label for m in TENANT_LISTS}
+    assert {"configdb.Application", "configdb.VirtualQueue", "configdb.Folder", "configdb.TenantGrant",
+            "alarms.Alarm"} <= labels
+
+
+@pytest.mark.parametrize("model", TENANT_LISTS, ids=lambda m: m._meta.label)
+def test_every_list_with_a_tenant_shows_the_tenant_filter_with_one_tenant(admin_client, full, model):  # noqa: F811
+    assert Tenant.objects.count() == 1
+    page = admin_client.get(url(model, "changelist")).content.decode()
+    assert 'data-filter-title="tenant"' in page, f"no tenant filter on the {model._meta.verbose_name_plural} list"
+
+
+def test_the_tenant_filter_filters(admin_client, full):  # noqa: F811
+    from configdb.models import Application
+
+    response = admin_client.get(url(Application, "changelist"), {"tenant__id__exact": full.pk})
+    assert response.status_code == 200
+    assert "Pacing_Service_Cluster_9.0" in response.content.decode()
+
+
+def test_the_applications_list_has_a_state_column(admin_client, full):  # noqa: F811
+    from configdb.models import Application, State
+
+    node = Application.objects.get(name="Pacing_Server_Node_02")
+    node.state = State.DISABLED
+    node.save(update_fields=["state"])
+    page = admin_client.get(url(Application, "changelist")).content.decode()
+    assert 'column-state"' in page
+    assert '<td class="field-state">Disabled</td>' in page
+    assert '<td class="field-state">Enabled</td>' in page
+    filtered = admin_client.get(url(Application, "changelist"), {"state__exact": "disabled"}).content.decode()
+    assert "Pacing_Server_Node_02" in filtered and "Pacing_Server_Node_01" not in filtered
