@@ -3,6 +3,7 @@
 from django import forms
 from django.contrib import admin
 from django.core.exceptions import ValidationError
+from django.urls import reverse
 
 from ..forms import ConfigObjectForm
 from ..models import (
@@ -131,6 +132,38 @@ class ServedTenantInline(ConfigInline):
 
 
 
+def _application_row(app: Application, port_id: str) -> dict:
+    return {"name": app.name, "url": reverse("admin:configdb_application_change", args=[app.pk]),
+            "type": app.get_app_type_display(), "port_id": port_id, "host": app.host.name if app.host_id else "",
+            "state": app.get_state_display()}
+
+
+def application_dependencies(app: Application, user) -> list[dict]:
+    """GAX's *Dependencies*, read-only, of the applications ``user`` may see: the applications whose connections
+    name ``app`` (on a cluster: its nodes, pacing/clusters.py), and the cluster(s) ``app`` connects to (on a
+    node: its cluster). Two queries; written by nobody here (a connection is changed on its own application)."""
+    visible = Application.objects.restrict(user, "view").values("pk")
+    incoming = (Connection.objects.filter(server=app, application__in=visible)
+                .select_related("application__host").order_by("application__name", "port_id"))
+    is_cluster = app.app_type == ApplicationType.APPLICATION_CLUSTER
+    sections = [{
+        "id": "cluster-nodes" if is_cluster else "dependencies",
+        "title": "Nodes (applications connected to this cluster)" if is_cluster
+                 else "Dependencies (applications connected to this one)",
+        "empty": "No application connects to this cluster." if is_cluster
+                 else "No application connects to this one.",
+        "rows": [_application_row(c.application, c.port_id) for c in incoming],
+    }]
+    clusters = (Connection.objects.filter(application=app, server__app_type=ApplicationType.APPLICATION_CLUSTER,
+                                          server__in=visible)
+                .select_related("server__host").order_by("server__name", "port_id"))
+    rows = [_application_row(c.server, c.port_id) for c in clusters]
+    if rows:
+        sections.insert(0, {"id": "node-cluster", "title": "Cluster (this node connects to it)", "empty": "",
+                            "rows": rows})
+    return sections
+
+
 @admin.register(Application)
 class ApplicationAdmin(ConfigObjectAdmin):
     list_display = ["name", "app_type", "version", "host", "is_server", "template", "tenant", "folder_name",
@@ -150,6 +183,13 @@ class ApplicationAdmin(ConfigObjectAdmin):
         ("Application options", {"fields": ["options"]}),
         ("Options (annex)", {"fields": ["annex"], "classes": ["collapse"]}),
     ]
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        extra_context = dict(extra_context or {})
+        obj = self.get_object(request, object_id)
+        if obj is not None:
+            extra_context["related_sections"] = application_dependencies(obj, request.user)
+        return super().change_view(request, object_id, form_url, extra_context)
 
 
 class DatabaseAccessPointForm(ConfigObjectForm):

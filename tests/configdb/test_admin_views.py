@@ -56,3 +56,63 @@ def test_the_applications_list_has_a_state_column(admin_client, full):  # noqa: 
     assert '<td class="field-state">Enabled</td>' in page
     filtered = admin_client.get(url(Application, "changelist"), {"state__exact": "disabled"}).content.decode()
     assert "Pacing_Server_Node_02" in filtered and "Pacing_Server_Node_01" not in filtered
+
+
+def section_html(page: str, section_id: str) -> str:
+    start = page.find(f'id="{section_id}"')
+    assert start >= 0, f"no section {section_id}"
+    return page[start:page.find("</fieldset>", start)]
+
+
+def test_the_cluster_page_lists_its_nodes_with_links(admin_client, full):  # noqa: F811
+    from configdb.models import Application
+
+    cluster = Application.objects.get(name="Pacing_Service_Cluster_9.0")
+    page = admin_client.get(url(Application, "change", cluster.pk)).content.decode()
+    nodes = section_html(page, "cluster-nodes")
+    for name in ("Pacing_Server_Node_01", "Pacing_Server_Node_02"):
+        node = Application.objects.get(name=name)
+        assert f'<a href="{url(Application, "change", node.pk)}">{name}</a>' in nodes
+    assert "Genesys Generic Server" in nodes
+    assert 'id="node-cluster"' not in page  # a cluster connects to servers, not to another cluster
+
+
+def test_a_node_page_shows_its_cluster(admin_client, full):  # noqa: F811
+    from configdb.models import Application
+
+    node = Application.objects.get(name="Pacing_Server_Node_01")
+    cluster = Application.objects.get(name="Pacing_Service_Cluster_9.0")
+    page = admin_client.get(url(Application, "change", node.pk)).content.decode()
+    assert f'<a href="{url(Application, "change", cluster.pk)}">Pacing_Service_Cluster_9.0</a>' in section_html(
+        page, "node-cluster")
+    assert "No application connects to this one." in section_html(page, "dependencies")
+
+
+def test_a_server_page_lists_the_applications_connected_to_it(admin_client, full):  # noqa: F811
+    from configdb.models import Application, Connection
+
+    server = Connection.objects.filter(application__name="Pacing_Service_Cluster_9.0").first().server
+    page = admin_client.get(url(Application, "change", server.pk)).content.decode()
+    assert "Pacing_Service_Cluster_9.0" in section_html(page, "dependencies")
+
+
+def test_dependencies_list_only_applications_the_user_may_see(client, full, other_tenant):  # noqa: F811
+    from django.contrib.auth import get_user_model
+
+    from configdb import services
+    from configdb.models import Application, Connection, TenantGrant
+
+    from . import factories as f
+
+    cluster = Application.objects.get(name="Pacing_Service_Cluster_9.0")
+    hidden = f.application(other_tenant, "Other_Node")
+    services.save_object(Connection(application=hidden, server=cluster, port_id="default"))
+    reader = get_user_model().objects.create_user("reader", password="x", is_staff=True)
+    TenantGrant.objects.create(user=reader, tenant=full, access="read")
+    from django.contrib.auth.models import Permission
+
+    reader.user_permissions.add(Permission.objects.get(codename="view_application"))
+    client.force_login(reader)
+    page = client.get(url(Application, "change", cluster.pk)).content.decode()
+    nodes = section_html(page, "cluster-nodes")
+    assert "Pacing_Server_Node_01" in nodes and "Other_Node" not in nodes
