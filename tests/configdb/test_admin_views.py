@@ -9,8 +9,6 @@ from django.urls import reverse
 
 from configdb.models import Tenant
 
-from .test_admin import full  # noqa: F401  (the demo plus a DAP, a read-only operator and an import job)
-
 
 def url(model, view, *args):
     return reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_{view}", args=args)
@@ -30,21 +28,21 @@ def test_tenant_lists_cover_the_object_types():
 
 
 @pytest.mark.parametrize("model", TENANT_LISTS, ids=lambda m: m._meta.label)
-def test_every_list_with_a_tenant_shows_the_tenant_filter_with_one_tenant(admin_client, full, model):  # noqa: F811
+def test_every_list_with_a_tenant_shows_the_tenant_filter_with_one_tenant(admin_client, demo, model):
     assert Tenant.objects.count() == 1
     page = admin_client.get(url(model, "changelist")).content.decode()
     assert 'data-filter-title="tenant"' in page, f"no tenant filter on the {model._meta.verbose_name_plural} list"
 
 
-def test_the_tenant_filter_filters(admin_client, full):  # noqa: F811
+def test_the_tenant_filter_filters(admin_client, demo):
     from configdb.models import Application
 
-    response = admin_client.get(url(Application, "changelist"), {"tenant__id__exact": full.pk})
+    response = admin_client.get(url(Application, "changelist"), {"tenant__id__exact": demo.pk})
     assert response.status_code == 200
     assert "Pacing_Service_Cluster_9.0" in response.content.decode()
 
 
-def test_the_applications_list_has_a_state_column(admin_client, full):  # noqa: F811
+def test_the_applications_list_has_a_state_column(admin_client, demo):
     from configdb.models import Application, State
 
     node = Application.objects.get(name="Pacing_Server_Node_02")
@@ -64,7 +62,7 @@ def section_html(page: str, section_id: str) -> str:
     return page[start:page.find("</fieldset>", start)]
 
 
-def test_the_cluster_page_lists_its_nodes_with_links(admin_client, full):  # noqa: F811
+def test_the_cluster_page_lists_its_nodes_with_links(admin_client, demo):
     from configdb.models import Application
 
     cluster = Application.objects.get(name="Pacing_Service_Cluster_9.0")
@@ -77,7 +75,7 @@ def test_the_cluster_page_lists_its_nodes_with_links(admin_client, full):  # noq
     assert 'id="node-cluster"' not in page  # a cluster connects to servers, not to another cluster
 
 
-def test_a_node_page_shows_its_cluster(admin_client, full):  # noqa: F811
+def test_a_node_page_shows_its_cluster(admin_client, demo):
     from configdb.models import Application
 
     node = Application.objects.get(name="Pacing_Server_Node_01")
@@ -88,7 +86,7 @@ def test_a_node_page_shows_its_cluster(admin_client, full):  # noqa: F811
     assert "No application connects to this one." in section_html(page, "dependencies")
 
 
-def test_a_server_page_lists_the_applications_connected_to_it(admin_client, full):  # noqa: F811
+def test_a_server_page_lists_the_applications_connected_to_it(admin_client, demo):
     from configdb.models import Application, Connection
 
     server = Connection.objects.filter(application__name="Pacing_Service_Cluster_9.0").first().server
@@ -96,7 +94,7 @@ def test_a_server_page_lists_the_applications_connected_to_it(admin_client, full
     assert "Pacing_Service_Cluster_9.0" in section_html(page, "dependencies")
 
 
-def test_dependencies_list_only_applications_the_user_may_see(client, full, other_tenant):  # noqa: F811
+def test_dependencies_list_only_applications_the_user_may_see(client, demo, other_tenant):
     from django.contrib.auth import get_user_model
 
     from configdb import services
@@ -108,7 +106,7 @@ def test_dependencies_list_only_applications_the_user_may_see(client, full, othe
     hidden = f.application(other_tenant, "Other_Node")
     services.save_object(Connection(application=hidden, server=cluster, port_id="default"))
     reader = get_user_model().objects.create_user("reader", password="x", is_staff=True)
-    TenantGrant.objects.create(user=reader, tenant=full, access="read")
+    TenantGrant.objects.create(user=reader, tenant=demo, access="read")
     from django.contrib.auth.models import Permission
 
     reader.user_permissions.add(Permission.objects.get(codename="view_application"))
@@ -116,3 +114,79 @@ def test_dependencies_list_only_applications_the_user_may_see(client, full, othe
     page = client.get(url(Application, "change", cluster.pk)).content.decode()
     nodes = section_html(page, "cluster-nodes")
     assert "Pacing_Server_Node_01" in nodes and "Other_Node" not in nodes
+
+
+# --- the origination-DN picker -------------------------------------------------------------------------------
+
+@pytest.fixture
+def dns(demo, other_tenant):
+    """Besides the demo's queues: a routing point with an alias, a DN on a second switch, another tenant's DN."""
+    from configdb import services
+    from configdb.models import DN, DNType, Switch
+
+    switch = Switch.objects.get(name="MultiMediaSwitch")
+    sip = services.save_object(Switch(tenant=demo, name="SIP_Switch_East"))
+    other_switch = services.save_object(Switch(tenant=other_tenant, name="OtherSwitch"))
+    return {
+        "rp": services.save_object(DN(switch=switch, number="7001", dn_type=DNType.ROUTING_POINT,
+                                      alias="Sales Inbound")),
+        "east": services.save_object(DN(switch=sip, number="7002", dn_type=DNType.EXTENSION)),
+        "other": services.save_object(DN(switch=other_switch, number="7003", dn_type=DNType.ROUTING_POINT,
+                                         alias="Sales Other")),
+    }
+
+
+def pick(client, term: str, **extra) -> list[str]:
+    """What the origination-DN picker lists for ``term`` (Django's autocomplete view, as select2 asks it)."""
+    params = {"term": term, "app_label": "configdb", "model_name": "originationdn", "field_name": "dn", **extra}
+    response = client.get(reverse("admin:autocomplete"), params)
+    assert response.status_code == 200, response.content
+    return [row["text"] for row in response.json()["results"]]
+
+
+def test_the_picker_finds_a_dn_by_alias_number_switch_and_type(admin_client, dns):
+    label = "7001 — Routing Point on MultiMediaSwitch, alias Sales Inbound"
+    assert pick(admin_client, "inbound") == [label]
+    assert pick(admin_client, "7001") == [label]
+    assert pick(admin_client, "routing point") == [label, "7003 — Routing Point on OtherSwitch, alias Sales Other"]
+    assert pick(admin_client, "routing_point")[0] == label
+    assert pick(admin_client, "east") == ["7002 — Extension on SIP_Switch_East"]
+    assert "Proactive Chat — Virtual Queue on MultiMediaSwitch" in pick(admin_client, "virtual queue")
+
+
+def test_the_picker_of_a_saved_group_lists_its_tenant_dns_only(admin_client, dns, demo):
+    assert len(pick(admin_client, "sales")) == 2  # without a tenant (a new group): every DN the user may see
+    assert pick(admin_client, "sales", tenant=demo.pk) == [
+        "7001 — Routing Point on MultiMediaSwitch, alias Sales Inbound"]
+    assert pick(admin_client, "sales", tenant="x") == pick(admin_client, "sales")  # junk: ignored, never a 500
+
+
+def test_the_picker_lists_only_dns_the_user_may_see(client, dns, demo):
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Permission
+
+    from configdb.models import TenantGrant
+
+    user = get_user_model().objects.create_user("editor", password="x", is_staff=True)
+    user.user_permissions.add(*Permission.objects.filter(codename__in=["view_dn", "change_agentgroup"]))
+    TenantGrant.objects.create(user=user, tenant=demo, access="write")
+    client.force_login(user)
+    assert pick(client, "sales") == ["7001 — Routing Point on MultiMediaSwitch, alias Sales Inbound"]
+
+
+def test_the_group_page_labels_its_dns_and_scopes_the_picker(admin_client, dns, demo):
+    from configdb.models import AgentGroup
+
+    group = AgentGroup.objects.get(name="Proactive Chat")
+    page = admin_client.get(url(AgentGroup, "change", group.pk)).content.decode()
+    assert f'data-ajax--url="{reverse("admin:autocomplete")}?tenant={demo.pk}"' in page
+    assert ">Proactive Chat — Virtual Queue on MultiMediaSwitch</option>" in page
+    add = admin_client.get(url(AgentGroup, "add")).content.decode()
+    assert f'data-ajax--url="{reverse("admin:autocomplete")}"' in add
+
+
+def test_the_dn_list_search_finds_a_switch(admin_client, dns):
+    from configdb.models import DN
+
+    page = admin_client.get(url(DN, "changelist"), {"q": "SIP_Switch_East"}).content.decode()
+    assert "7002" in page and "7001" not in page
