@@ -2,8 +2,9 @@
 
 from django import forms
 from django.contrib import admin
-from django.core.exceptions import ValidationError
-from django.urls import reverse
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, JsonResponse
+from django.urls import path, reverse
 
 from ..forms import ConfigObjectForm
 from ..models import (
@@ -114,13 +115,73 @@ class PortInline(ConfigInline):
     fields = ["port_id", "port", "connection_protocol", "listening_mode", "ha_sync", "description"]
 
 
+CONNECTION_FIELDS = ["server", "port_id", "connection_protocol", "local_timeout", "remote_timeout", "trace_mode",
+                     "transport_parameters", "application_parameters"]
+
+
+def port_choices(ports) -> list[tuple[str, str]]:
+    """A server's ports as the port-ID picker offers them: ``default (9081, http)``."""
+    choices = []
+    for port in ports:
+        detail = ", ".join(str(v) for v in (port.port, port.connection_protocol) if v)
+        choices.append((port.port_id, f"{port.port_id} ({detail})"))
+    return choices
+
+
+class ConnectionForm(forms.ModelForm):
+    """A connection's port ID is picked from the chosen server's ports (GAX's drop-down), not typed. The list
+    follows the server (configdb/static/configdb/connection-ports.js asks ApplicationAdmin.ports_view); the
+    rule itself is the model's (Connection.clean: the port must exist on the server), so the API and the
+    import obey it too."""
+
+    class Meta:
+        model = Connection
+        fields = CONNECTION_FIELDS
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        field = self.fields.get("port_id")
+        if field is None:
+            return
+        server = self._server()
+        ports = port_choices(server.ports.all()) if server is not None else []
+        current = self.data.get(self.add_prefix("port_id")) if self.is_bound else self.instance.port_id
+        if current and current not in dict(ports):
+            ports.append((current, f"{current} (not a port of this server)" if server is not None else current))
+        template = reverse("admin:configdb_application_ports", args=[0]).replace("/0/", "/{id}/")
+        field.widget = forms.Select(choices=[("", "---------"), *ports],
+                                    attrs={"class": "connection-port", "data-ports-url": template})
+
+    def _server(self) -> Application | None:
+        """The chosen server: the stored one (its ports prefetched), or the one posted, among those the user may
+        see (the server field's queryset, ConnectionInline)."""
+        if not self.is_bound:
+            return self.instance.server if self.instance.server_id else None
+        raw = str(self.data.get(self.add_prefix("server")) or "")
+        field = self.fields.get("server")
+        if field is None or not (raw.isascii() and raw.isdigit() and int(raw) <= 2**63 - 1):
+            return None
+        return field.queryset.filter(pk=int(raw)).first()
+
+
 class ConnectionInline(ConfigInline):
     model = Connection
+    form = ConnectionForm
     fk_name = "application"
     extra = 0
     autocomplete_fields = ["server"]
-    fields = ["server", "port_id", "connection_protocol", "local_timeout", "remote_timeout", "trace_mode",
-              "transport_parameters", "application_parameters"]
+    fields = CONNECTION_FIELDS
+
+    class Media:
+        js = ["admin/js/vendor/jquery/jquery.min.js", "admin/js/jquery.init.js", "configdb/connection-ports.js"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("server").prefetch_related("server__ports")
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "server":  # a server the user may see (what the autocomplete offers, too)
+            kwargs["queryset"] = Application.objects.restrict(request.user, "view")
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 
 class ServedTenantInline(ConfigInline):
@@ -190,6 +251,24 @@ class ApplicationAdmin(ConfigObjectAdmin):
         if obj is not None:
             extra_context["related_sections"] = application_dependencies(obj, request.user)
         return super().change_view(request, object_id, form_url, extra_context)
+
+    def get_urls(self):
+        ports = path("<path:object_id>/ports/", self.admin_site.admin_view(self.ports_view),
+                     name="configdb_application_ports")
+        return [ports, *super().get_urls()]
+
+    def ports_view(self, request, object_id):
+        """The ports of one application, as JSON, for the connection inline's port-ID picker: 404 for an
+        application the user may not see (the admin's tenant-restricted queryset), 403 without the view
+        permission."""
+        obj = self.get_object(request, object_id)
+        if obj is None:
+            raise Http404("No such application.")
+        if not self.has_view_permission(request, obj):
+            raise PermissionDenied
+        choices = port_choices(obj.ports.order_by("port_id"))
+        return JsonResponse({"application": obj.name,
+                             "ports": [{"id": port_id, "label": label} for port_id, label in choices]})
 
 
 class DatabaseAccessPointForm(ConfigObjectForm):

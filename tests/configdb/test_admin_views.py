@@ -190,3 +190,64 @@ def test_the_dn_list_search_finds_a_switch(admin_client, dns):
 
     page = admin_client.get(url(DN, "changelist"), {"q": "SIP_Switch_East"}).content.decode()
     assert "7002" in page and "7001" not in page
+
+
+# --- the port-ID choice of a connection -------------------------------------------------------------------------
+
+def test_the_ports_view_lists_a_servers_ports(admin_client, demo):
+    from configdb.models import Application
+
+    cluster = Application.objects.get(name="Pacing_Service_Cluster_9.0")
+    response = admin_client.get(reverse("admin:configdb_application_ports", args=[cluster.pk]))
+    assert response.status_code == 200
+    ports = response.json()["ports"]
+    assert [p["id"] for p in ports] == sorted(cluster.ports.values_list("port_id", flat=True))
+    assert ports[0]["label"].startswith(f"{ports[0]['id']} (")
+
+
+def test_the_ports_view_is_permission_checked(client, demo, other_tenant):
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Permission
+
+    from configdb.models import Application, TenantGrant
+
+    from . import factories as f
+
+    hidden = f.application(other_tenant, "Other_Server")
+    cluster = Application.objects.get(name="Pacing_Service_Cluster_9.0")
+    ports = lambda app: reverse("admin:configdb_application_ports", args=[app.pk])  # noqa: E731
+    assert client.get(ports(cluster)).status_code == 302  # not signed in: the login page
+    user = get_user_model().objects.create_user("editor", password="x", is_staff=True)
+    TenantGrant.objects.create(user=user, tenant=demo, access="write")
+    client.force_login(user)
+    assert client.get(ports(cluster)).status_code == 403  # no view permission on applications
+    user.user_permissions.add(Permission.objects.get(codename="view_application"))
+    assert client.get(ports(cluster)).status_code == 200
+    assert client.get(ports(hidden)).status_code == 404  # another tenant's application
+    assert client.get(reverse("admin:configdb_application_ports", args=["x"])).status_code == 404
+
+
+def test_the_connection_inline_offers_the_servers_ports(admin_client, demo):
+    from configdb.models import Application
+
+    node = Application.objects.get(name="Pacing_Server_Node_01")
+    page = admin_client.get(url(Application, "change", node.pk)).content.decode()
+    start = page.find('name="connections-0-port_id"')
+    select = page[page.rfind("<select", 0, start):page.find("</select>", start)]
+    assert 'class="connection-port"' in select and "data-ports-url" in select
+    assert '<option value="default" selected>default (' in select
+    assert "configdb/connection-ports.js" in page
+
+
+def test_a_port_id_the_server_lacks_is_refused_by_the_api_too(demo):
+    """The rule behind the choice is the model's (Connection.clean, run by the services): every path obeys it."""
+    from configdb.models import Application
+
+    from .api_helpers import body, client_for, make_user, send
+
+    node = Application.objects.get(name="Pacing_Server_Node_01")
+    cluster = Application.objects.get(name="Pacing_Service_Cluster_9.0")
+    response = send(client_for(make_user("root", superuser=True)), "post", "/api/v1/connections/",
+                    {"application": node.pk, "server": cluster.pk, "port_id": "nosuch"})
+    assert response.status_code == 400
+    assert "has no port with ID 'nosuch'" in str(body(response)["port_id"])
