@@ -61,7 +61,9 @@ class PersonAdmin(ConfigObjectAdmin):
 
 class TenantAutocompleteSelect(AutocompleteSelect):
     """Django's autocomplete widget whose search URL carries ``?tenant=<id>`` (select2 adds its own parameters
-    after it), so the picker offers only that tenant's objects (DNAdmin.get_search_results)."""
+    after it), so the picker offers only that tenant's objects (DNAdmin.get_search_results). The saved
+    object's tenant is in the page; configdb/static/configdb/tenant-picker.js follows the form's tenant
+    field when it changes (a new object, a tenant changed before saving)."""
 
     tenant_id: int | None = None
 
@@ -69,11 +71,16 @@ class TenantAutocompleteSelect(AutocompleteSelect):
         url = super().get_url()
         return f"{url}?tenant={self.tenant_id}" if self.tenant_id else url
 
+    def build_attrs(self, base_attrs, extra_attrs=None):
+        attrs = super().build_attrs(base_attrs, extra_attrs)
+        attrs["data-tenant-scoped"] = super().get_url()
+        return attrs
+
 
 class OriginationDNInline(ConfigInline):
     """The Origination DNs tab: a DN picker that searches number, alias, switch and type, labelled with all four,
-    offering the DNs the user may see, and on a saved group only those of the group's tenant (on a new group
-    the tenant is not known yet: a DN of another tenant is refused when saving, naming it)."""
+    offering the DNs the user may see of the tenant chosen in the form (none chosen yet: every DN the user may
+    see; a DN of another tenant is refused when saving, naming it)."""
 
     model = OriginationDN
     formset = same_tenant_formset("dn")
@@ -81,6 +88,9 @@ class OriginationDNInline(ConfigInline):
     verbose_name = "origination DN"
     verbose_name_plural = "origination DNs"
     autocomplete_fields = ["dn"]
+
+    class Media:
+        js = ["admin/js/vendor/jquery/jquery.min.js", "admin/js/jquery.init.js", "configdb/tenant-picker.js"]
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "dn":

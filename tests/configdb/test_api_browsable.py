@@ -114,3 +114,18 @@ def test_the_schema_offers_json_only(root):
     }
     assert "text/html" not in media
     assert "application/json" in media
+
+
+def test_the_admin_login_brings_the_browser_back_to_the_api(demo):
+    from django.contrib.auth import get_user_model
+
+    get_user_model().objects.create_superuser("alice", None, "secret-pw-1")
+    browser = Client()
+    login_url = browser.get(url("transactions"), HTTP_ACCEPT=HTML)["Location"]
+    assert login_url.startswith("/admin/login/")
+    assert browser.get(login_url).status_code == 200
+    signed_in = browser.post(login_url, {"username": "alice", "password": "secret-pw-1",
+                                         "next": "/api/v1/transactions/"})
+    assert signed_in.status_code == 302 and signed_in["Location"] == "/api/v1/transactions/"
+    page = browser.get(signed_in["Location"], HTTP_ACCEPT=HTML)
+    assert page.status_code == 200 and "hybrid_integration" in page.content.decode()

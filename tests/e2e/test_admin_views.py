@@ -9,7 +9,7 @@ import pytest
 from playwright.sync_api import expect
 
 from configdb import services
-from configdb.models import DN, AgentGroup, Application, Connection, DNType, OriginationDN, Port, Switch
+from configdb.models import DN, AgentGroup, Application, Connection, DNType, OriginationDN, Port, Switch, Tenant
 
 SCREENSHOTS = "/tmp/e2e-admin-views-{}.png"  # noqa: S108 - a fixed place the lead can open after a run
 
@@ -53,6 +53,32 @@ def test_origination_dn_autocomplete_finds_a_dn_by_alias(demo, admin_page, live_
     assert OriginationDN.objects.filter(agent_group=group, dn=dn).exists()
     expect(inline.locator("tr.form-row.has_original")).to_have_count(before + 1)
     expect(page.locator("#originationdn_set-group")).to_contain_text("alias Sales Inbound")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_new_groups_picker_follows_the_chosen_tenant(demo, admin_page, live_server):
+    switch = Switch.objects.get(name="MultiMediaSwitch")
+    mine = services.save_object(DN(switch=switch, number="7001", dn_type=DNType.ROUTING_POINT, alias="Sales Inbound"))
+    other = services.save_object(Tenant(name="Other"))
+    other_switch = services.save_object(Switch(tenant=other, name="OtherSwitch"))
+    services.save_object(DN(switch=other_switch, number="7003", dn_type=DNType.ROUTING_POINT, alias="Sales Other"))
+    page = admin_page
+    page.goto(f"{live_server.url}/admin/configdb/agentgroup/add/")
+    page.fill("input[name=name]", "Sales Group")
+    page.select_option("select#id_tenant", label="Environment")
+    inline = page.locator("#originationdn_set-group")
+    inline.locator(".add-row a").click()
+    row = inline.locator("tr.form-row.dynamic-originationdn_set").last
+    row.locator(".select2-selection").click()
+    page.locator(".select2-container--open .select2-search__field").fill("Sales")
+    options = page.locator(".select2-results__option")
+    expect(options).to_have_text(["7001 — Routing Point on MultiMediaSwitch, alias Sales Inbound"])
+    options.first.click()
+    with page.expect_navigation():
+        page.click("input[name=_continue]")
+    expect(page.locator(".errornote")).to_have_count(0)
+    group = AgentGroup.objects.get(name="Sales Group")
+    assert list(group.origination_dns.all()) == [mine]
 
 
 @pytest.mark.django_db(transaction=True)
