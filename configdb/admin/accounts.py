@@ -95,7 +95,9 @@ class OriginationDNInline(ConfigInline):
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "dn":
             kwargs["queryset"] = DN.objects.restrict(request.user, "view").select_related("switch")
-            kwargs["widget"] = TenantAutocompleteSelect(db_field, self.admin_site, using=kwargs.get("using"))
+            # Wide enough for the whole label (select2 takes the width from the style).
+            kwargs["widget"] = TenantAutocompleteSelect(db_field, self.admin_site, attrs={"style": "width: 36em"},
+                                                        using=kwargs.get("using"))
             field = super().formfield_for_foreignkey(db_field, request, **kwargs)
             field.label_from_instance = dn_label
             return field
