@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 
 from configdb import access
-from configdb.admin.base import HistoryAdminMixin
+from configdb.admin.base import HistoryAdminMixin, TenantFilter
 
 from . import runtime, services
 from .models import Alarm, AlarmState
@@ -72,7 +72,7 @@ class AlarmAdmin(HistoryAdminMixin, admin.ModelAdmin):
     gax_section = "Monitoring"
     actions = [acknowledge, clear]
     list_display = ("condition_column", "severity_badge", "where", "status", "count", "last_seen")
-    list_filter = (ActiveFilter, "severity", "condition_name", "node")
+    list_filter = (ActiveFilter, "severity", ("tenant", TenantFilter), "condition_name", "node")
     list_display_links = ("condition_column",)
     search_fields = ("condition_name", "source", "node", "message")
     list_per_page = 100

@@ -29,6 +29,12 @@ class PacingAdminSite(admin.AdminSite):
                    "active_alarm_count": active.count(), **(extra_context or {})}
         return super().index(request, context)
 
+    def autocomplete_view(self, request):
+        """Django's, with the labels an admin asks for (configdb.admin.base.AutocompleteView)."""
+        from configdb.admin.base import AutocompleteView
+
+        return AutocompleteView.as_view(admin_site=self)(request)
+
     def get_urls(self):
         from pacing.admin_views import nodes_view
 

@@ -232,7 +232,9 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PARSER_CLASSES": ["configdb.api.base.StrictJSONParser"],
-    "DEFAULT_RENDERER_CLASSES": ["configdb.api.base.OrjsonRenderer"],
+    # JSON first: what a script gets without an Accept header (or with */*); a browser asking for text/html
+    # gets DRF's browsable API, signed in with the admin's session (docs/api.md).
+    "DEFAULT_RENDERER_CLASSES": ["configdb.api.base.OrjsonRenderer", "configdb.api.base.BrowsableAPIRenderer"],
     "DEFAULT_PAGINATION_CLASS": "configdb.api.base.OrderedLimitOffsetPagination",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "configdb.api.base.exception_handler",

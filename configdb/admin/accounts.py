@@ -1,11 +1,13 @@
 """Accounts: media types, skills, persons (agents) and agent groups."""
 
 from django.contrib import admin
+from django.contrib.admin.widgets import AutocompleteSelect
 
 from .. import services
 from ..forms import ConfigObjectForm
-from ..models import AgentGroup, MediaType, OriginationDN, Person, Skill, SkillLevel
+from ..models import DN, AgentGroup, MediaType, OriginationDN, Person, Skill, SkillLevel
 from .base import ConfigInline, ConfigObjectAdmin, same_tenant_formset
+from .switching import dn_label
 
 
 @admin.register(MediaType)
@@ -57,13 +59,57 @@ class PersonAdmin(ConfigObjectAdmin):
     ]
 
 
+class TenantAutocompleteSelect(AutocompleteSelect):
+    """Django's autocomplete widget whose search URL carries ``?tenant=<id>`` (select2 adds its own parameters
+    after it), so the picker offers only that tenant's objects (DNAdmin.get_search_results). The saved
+    object's tenant is in the page; configdb/static/configdb/tenant-picker.js follows the form's tenant
+    field when it changes (a new object, a tenant changed before saving)."""
+
+    tenant_id: int | None = None
+
+    def get_url(self):
+        url = super().get_url()
+        return f"{url}?tenant={self.tenant_id}" if self.tenant_id else url
+
+    def build_attrs(self, base_attrs, extra_attrs=None):
+        attrs = super().build_attrs(base_attrs, extra_attrs)
+        attrs["data-tenant-scoped"] = super().get_url()
+        return attrs
+
+
 class OriginationDNInline(ConfigInline):
+    """The Origination DNs tab: a DN picker that searches number, alias, switch and type, labelled with all four,
+    offering the DNs the user may see of the tenant chosen in the form (none chosen yet: every DN the user may
+    see; a DN of another tenant is refused when saving, naming it)."""
+
     model = OriginationDN
     formset = same_tenant_formset("dn")
     extra = 0
     verbose_name = "origination DN"
     verbose_name_plural = "origination DNs"
     autocomplete_fields = ["dn"]
+
+    class Media:
+        js = ["admin/js/vendor/jquery/jquery.min.js", "admin/js/jquery.init.js", "configdb/tenant-picker.js"]
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "dn":
+            kwargs["queryset"] = DN.objects.restrict(request.user, "view").select_related("switch")
+            # Wide enough for the whole label (select2 takes the width from the style).
+            kwargs["widget"] = TenantAutocompleteSelect(db_field, self.admin_site, attrs={"style": "width: 36em"},
+                                                        using=kwargs.get("using"))
+            field = super().formfield_for_foreignkey(db_field, request, **kwargs)
+            field.label_from_instance = dn_label
+            return field
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def get_formset(self, request, obj=None, **kwargs):
+        formset = super().get_formset(request, obj, **kwargs)
+        field = formset.form.base_fields.get("dn")  # absent when the rows are read-only
+        if field is not None:
+            picker = getattr(field.widget, "widget", field.widget)  # inside Django's RelatedFieldWidgetWrapper
+            picker.tenant_id = obj.tenant_id if obj is not None else None
+        return formset
 
 
 class AgentGroupForm(ConfigObjectForm):

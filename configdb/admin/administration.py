@@ -6,6 +6,7 @@ from django.contrib.auth.admin import UserAdmin
 
 from .. import access
 from ..models import ImportJob, ObjectChange, TenantGrant
+from .base import TenantFilter
 
 
 class SuperuserOnlyMixin:
@@ -22,7 +23,7 @@ class SuperuserOnlyMixin:
 class TenantGrantAdmin(SuperuserOnlyMixin, admin.ModelAdmin):
     gax_section = "Administration"
     list_display = ["user", "tenant", "access"]
-    list_filter = ["access", "tenant"]
+    list_filter = ["access", ("tenant", TenantFilter)]
     search_fields = ["user__username", "tenant__name"]
     autocomplete_fields = ["user", "tenant"]
 
@@ -52,7 +53,7 @@ class ObjectChangeAdmin(admin.ModelAdmin):
 
     gax_section = "Administration"
     list_display = ["time", "actor", "via", "action", "content_type", "object_repr"]
-    list_filter = ["action", "via", ("content_type", admin.RelatedOnlyFieldListFilter)]
+    list_filter = ["action", "via", ("tenant", TenantFilter), ("content_type", admin.RelatedOnlyFieldListFilter)]
     search_fields = ["object_repr", "actor"]
     date_hierarchy = "time"
     list_select_related = ["content_type"]
@@ -79,7 +80,7 @@ class ImportJobAdmin(admin.ModelAdmin):
 
     gax_section = "Administration"
     list_display = ["created", "tenant", "user", "state", "done", "total", "replace", "dry_run", "finished"]
-    list_filter = ["state", "replace", "dry_run"]
+    list_filter = ["state", "tenant", "replace", "dry_run"]
     search_fields = ["tenant", "user__username"]
     date_hierarchy = "created"
     list_select_related = ["user"]

@@ -2,7 +2,9 @@
 
 from django import forms
 from django.contrib import admin
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, JsonResponse
+from django.urls import path, reverse
 
 from ..forms import ConfigObjectForm
 from ..models import (
@@ -24,6 +26,7 @@ from .base import (
     HistoryAdminMixin,
     OptionsAdminMixin,
     ServiceSaveMixin,
+    TenantFilter,
     TenantScopedMixin,
     clone,
     disable,
@@ -59,7 +62,7 @@ class FolderAdmin(TenantScopedMixin, HistoryAdminMixin, ServiceSaveMixin, admin.
     form = ConfigObjectForm
     gax_section = "Environment"
     list_display = ["name", "folder_type", "folder_path", "tenant", "state"]
-    list_filter = [FolderTypeFilter, ("tenant", admin.RelatedOnlyFieldListFilter), "state"]
+    list_filter = [FolderTypeFilter, ("tenant", TenantFilter), "state"]
     search_fields = ["name", "description"]
     list_select_related = ["tenant", "parent"]
     fields = ["tenant", "folder_type", "parent", "name", "description", "state"]
@@ -112,13 +115,73 @@ class PortInline(ConfigInline):
     fields = ["port_id", "port", "connection_protocol", "listening_mode", "ha_sync", "description"]
 
 
+CONNECTION_FIELDS = ["server", "port_id", "connection_protocol", "local_timeout", "remote_timeout", "trace_mode",
+                     "transport_parameters", "application_parameters"]
+
+
+def port_choices(ports) -> list[tuple[str, str]]:
+    """A server's ports as the port-ID picker offers them: ``default (9081, http)``."""
+    choices = []
+    for port in ports:
+        detail = ", ".join(str(v) for v in (port.port, port.connection_protocol) if v)
+        choices.append((port.port_id, f"{port.port_id} ({detail})"))
+    return choices
+
+
+class ConnectionForm(forms.ModelForm):
+    """A connection's port ID is picked from the chosen server's ports (GAX's drop-down), not typed. The list
+    follows the server (configdb/static/configdb/connection-ports.js asks ApplicationAdmin.ports_view); the
+    rule itself is the model's (Connection.clean: the port must exist on the server), so the API and the
+    import obey it too."""
+
+    class Meta:
+        model = Connection
+        fields = CONNECTION_FIELDS
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        field = self.fields.get("port_id")
+        if field is None:
+            return
+        server = self._server()
+        ports = port_choices(server.ports.all()) if server is not None else []
+        current = self.data.get(self.add_prefix("port_id")) if self.is_bound else self.instance.port_id
+        if current and current not in dict(ports):
+            ports.append((current, f"{current} (not a port of this server)" if server is not None else current))
+        template = reverse("admin:configdb_application_ports", args=[0]).replace("/0/", "/{id}/")
+        field.widget = forms.Select(choices=[("", "---------"), *ports],
+                                    attrs={"class": "connection-port", "data-ports-url": template})
+
+    def _server(self) -> Application | None:
+        """The chosen server: the stored one (its ports prefetched), or the one posted, among those the user may
+        see (the server field's queryset, ConnectionInline)."""
+        if not self.is_bound:
+            return self.instance.server if self.instance.server_id else None
+        raw = str(self.data.get(self.add_prefix("server")) or "")
+        field = self.fields.get("server")
+        if field is None or not (raw.isascii() and raw.isdigit() and int(raw) <= 2**63 - 1):
+            return None
+        return field.queryset.filter(pk=int(raw)).first()
+
+
 class ConnectionInline(ConfigInline):
     model = Connection
+    form = ConnectionForm
     fk_name = "application"
     extra = 0
     autocomplete_fields = ["server"]
-    fields = ["server", "port_id", "connection_protocol", "local_timeout", "remote_timeout", "trace_mode",
-              "transport_parameters", "application_parameters"]
+    fields = CONNECTION_FIELDS
+
+    class Media:
+        js = ["admin/js/vendor/jquery/jquery.min.js", "admin/js/jquery.init.js", "configdb/connection-ports.js"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("server").prefetch_related("server__ports")
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "server":  # a server the user may see (what the autocomplete offers, too)
+            kwargs["queryset"] = Application.objects.restrict(request.user, "view")
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 
 class ServedTenantInline(ConfigInline):
@@ -128,6 +191,38 @@ class ServedTenantInline(ConfigInline):
     verbose_name_plural = "tenants"
     autocomplete_fields = ["tenant"]
 
+
+
+def _application_row(app: Application, port_id: str) -> dict:
+    return {"name": app.name, "url": reverse("admin:configdb_application_change", args=[app.pk]),
+            "type": app.get_app_type_display(), "port_id": port_id, "host": app.host.name if app.host_id else "",
+            "state": app.get_state_display()}
+
+
+def application_dependencies(app: Application, user) -> list[dict]:
+    """GAX's *Dependencies*, read-only, of the applications ``user`` may see: the applications whose connections
+    name ``app`` (on a cluster: its nodes, pacing/clusters.py), and the cluster(s) ``app`` connects to (on a
+    node: its cluster). Two queries; written by nobody here (a connection is changed on its own application)."""
+    visible = Application.objects.restrict(user, "view").values("pk")
+    incoming = (Connection.objects.filter(server=app, application__in=visible)
+                .select_related("application__host").order_by("application__name", "port_id"))
+    is_cluster = app.app_type == ApplicationType.APPLICATION_CLUSTER
+    sections = [{
+        "id": "cluster-nodes" if is_cluster else "dependencies",
+        "title": "Nodes (applications connected to this cluster)" if is_cluster
+                 else "Dependencies (applications connected to this one)",
+        "empty": "No application connects to this cluster." if is_cluster
+                 else "No application connects to this one.",
+        "rows": [_application_row(c.application, c.port_id) for c in incoming],
+    }]
+    clusters = (Connection.objects.filter(application=app, server__app_type=ApplicationType.APPLICATION_CLUSTER,
+                                          server__in=visible)
+                .select_related("server__host").order_by("server__name", "port_id"))
+    rows = [_application_row(c.server, c.port_id) for c in clusters]
+    if rows:
+        sections.insert(0, {"id": "node-cluster", "title": "Cluster (this node connects to it)", "empty": "",
+                            "rows": rows})
+    return sections
 
 
 @admin.register(Application)
@@ -149,6 +244,31 @@ class ApplicationAdmin(ConfigObjectAdmin):
         ("Application options", {"fields": ["options"]}),
         ("Options (annex)", {"fields": ["annex"], "classes": ["collapse"]}),
     ]
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        extra_context = dict(extra_context or {})
+        obj = self.get_object(request, object_id)
+        if obj is not None:
+            extra_context["related_sections"] = application_dependencies(obj, request.user)
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def get_urls(self):
+        ports = path("<path:object_id>/ports/", self.admin_site.admin_view(self.ports_view),
+                     name="configdb_application_ports")
+        return [ports, *super().get_urls()]
+
+    def ports_view(self, request, object_id):
+        """The ports of one application, as JSON, for the connection inline's port-ID picker: 404 for an
+        application the user may not see (the admin's tenant-restricted queryset), 403 without the view
+        permission."""
+        obj = self.get_object(request, object_id)
+        if obj is None:
+            raise Http404("No such application.")
+        if not self.has_view_permission(request, obj):
+            raise PermissionDenied
+        choices = port_choices(obj.ports.order_by("port_id"))
+        return JsonResponse({"application": obj.name,
+                             "ports": [{"id": port_id, "label": label} for port_id, label in choices]})
 
 
 class DatabaseAccessPointForm(ConfigObjectForm):

@@ -74,7 +74,26 @@ class OrjsonRenderer(renderers.BaseRenderer):
     def render(self, data, accepted_media_type=None, renderer_context=None):
         if data is None:
             return b""
-        return orjson.dumps(data, option=orjson.OPT_NON_STR_KEYS, default=str)
+        option = orjson.OPT_NON_STR_KEYS
+        if (renderer_context or {}).get("indent"):  # the browsable API asks for readable JSON
+            option |= orjson.OPT_INDENT_2
+        return orjson.dumps(data, option=option, default=str)
+
+
+class BrowsableAPIRenderer(renderers.BrowsableAPIRenderer):
+    """DRF's browsable API for an administrator's browser (``Accept: text/html``; JSON stays the default).
+
+    Without DRF's generated HTML forms and filter form, as NetBox does: they would render every related object
+    as a ``<select>`` (every DN of every switch) and the options tables as text. The page shows the JSON the
+    API answers (the same serializers: write-only secrets are never in it), the links to click through and
+    the allowed methods; the raw-content form (JSON, blank) stays for a request typed by hand. Writes take
+    the same permission checks and the services like every other request."""
+
+    def get_rendered_html_form(self, data, view, method, request):
+        return None
+
+    def get_filter_form(self, data, view, request):
+        return None
 
 
 class OrderedLimitOffsetPagination(pagination.LimitOffsetPagination):
@@ -143,9 +162,22 @@ def stale_response(exc, request) -> Response:
                     headers={"ETag": f'"{services.version_of(exc.obj)}"'})
 
 
+def login_redirect(request):
+    """The admin's login page, coming back here: for a browser (the browsable API) without a session."""
+    from django.contrib.auth.views import redirect_to_login
+    from django.urls import reverse
+
+    return redirect_to_login(request.get_full_path(), reverse("admin:login"))
+
+
 def exception_handler(exc, context):
     """DRF's handler, plus: Django ValidationError → 400 with field errors; a protected delete → 409; a stale
-    version (If-Match) → 412; an object deleted meanwhile → 404."""
+    version (If-Match) → 412; an object deleted meanwhile → 404; a browser (the browsable API) that is not
+    signed in → the admin's login page (a script still gets 401)."""
+    request = context.get("request")
+    if isinstance(exc, exceptions.NotAuthenticated) and isinstance(
+            getattr(request, "accepted_renderer", None), renderers.BrowsableAPIRenderer):
+        return login_redirect(request)
     if isinstance(exc, services.StaleObject):
         return stale_response(exc, context.get("request"))
     if isinstance(exc, services.ObjectGone):
