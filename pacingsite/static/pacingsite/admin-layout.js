@@ -66,7 +66,7 @@
   }
 
   function init() {
-    document.querySelectorAll("#result_list tbody").forEach(addBreaks);
+    document.querySelectorAll("#result_list tbody, .dashboard .module table tbody").forEach(addBreaks);
     document.querySelectorAll("td input").forEach(titleInput);
     fitAll();
     document.addEventListener("input", function (event) { if (event.target.matches("input")) { titleInput(event.target); } });
