@@ -153,7 +153,7 @@ def test_every_admin_page_fits_1280_px(demo, admin_page, admin_user, live_server
         if status != 200:
             failures.append(f"{path}: answered {status}")
             continue
-        page.wait_for_load_state("load")
+        page.wait_for_selector("html[data-layout-fitted]", state="attached")  # admin-layout.js has run
         shot = folder / (re.sub(r"[^A-Za-z0-9_.-]", "_", name) + ".png")
         page.screenshot(path=str(shot), full_page=True)
         failures.extend(f"{path}: {problem}" for problem in page.evaluate(FIT_CHECK))
@@ -175,6 +175,7 @@ def test_an_inline_error_has_room_to_be_read(demo, admin_page, live_server):
     page.fill("#id_ports-0-port", "70000")
     with page.expect_navigation():
         page.click("input[name=_continue]")
+    page.wait_for_selector("html[data-layout-fitted]", state="attached")
     errors = page.locator("#ports-group td .errorlist")
     assert errors.count() == 2, page.locator("#ports-group").inner_text()
     assert "used by connections of" in errors.nth(0).inner_text()

@@ -79,9 +79,19 @@
     if (document.fonts && document.fonts.ready) { document.fonts.ready.then(fitAll); }
   }
 
-  if (document.readyState === "loading") {
-    document.addEventListener("DOMContentLoaded", init);
-  } else {
+  // Measured once the page is complete: the autocompletes (select2) are built by jQuery's ready
+  // handlers, which may run after DOMContentLoaded; and again just after, for handlers queued by load.
+  function start() {
     init();
+    window.setTimeout(function () {
+      fitAll();
+      document.documentElement.dataset.layoutFitted = "1";  // the browser tests wait for this
+    }, 0);
+  }
+
+  if (document.readyState === "complete") {
+    start();
+  } else {
+    window.addEventListener("load", start);
   }
 })();
