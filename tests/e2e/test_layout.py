@@ -186,3 +186,33 @@ def test_an_inline_error_has_room_to_be_read(demo, admin_page, live_server):
     assert page.evaluate(FIT_CHECK) == []
     port.refresh_from_db()
     assert (port.port_id, port.port) != ("renamed", 70000)
+
+
+def test_a_wide_inline_is_stacked_and_its_added_rows_too(demo, admin_page, live_server):
+    """At 1,280 px a node's connections do not fit as a table: each row's fields wrap under their column's
+    title. A row added with *Add another Connection* is laid out the same way, and a long parameter typed
+    into a narrow field stays readable as its tooltip."""
+    from configdb.models import Application
+
+    node = Application.objects.get(name="Pacing_Server_Node_01")
+    page = admin_page
+    page.goto(f"{live_server.url}/admin/configdb/application/{node.pk}/change/")
+    page.wait_for_selector("html[data-layout-fitted]", state="attached")
+    group = page.locator("#connections-group .inline-related.tabular")
+    assert "pc-stacked" in group.get_attribute("class")
+    rows = page.locator("#connections-group tr.form-row:not(.empty-form)")
+    before = rows.count()
+    page.locator("#connections-group .add-row a").click()
+    assert rows.count() == before + 1
+    added = rows.last
+    assert added.locator("td.field-port_id").get_attribute("data-label") == "Port ID"
+    assert added.locator("td.field-trace_mode").evaluate("(td) => getComputedStyle(td, '::before').content") \
+        == '"Trace mode"'
+    long_value = "transport=tls;certificate=/etc/pki/pacing/node-01.pem;trusted-ca=/etc/pki/ca.pem"
+    field = added.locator("td.field-transport_parameters input")
+    field.fill(long_value)
+    assert field.get_attribute("title") == long_value
+    page.evaluate("window.scrollTo(0, 0)")  # the sticky sidebar is drawn where the page is scrolled
+    page.screenshot(path=str(screenshots_dir(clear=False) / "configdb-application-added-connection.png"),
+                    full_page=True)
+    assert page.evaluate(FIT_CHECK) == []
