@@ -2,7 +2,7 @@
 
 The pages come from the admin's registry, not from a list kept here, so a model, a column or an inline
 added later is walked too: for every registered model its list page and the change page of each of its
-demo objects (up to ``PER_MODEL``), or its add page where it has none. Each page is kept as a full-page
+demo objects (up to ``PER_MODEL``) and the history page of the first, or its add page where it has none. Each page is kept as a full-page
 screenshot in ``PACING_SCREENSHOTS_DIR`` (default ``artifacts/screenshots/`` of the checkout; `.ci/run`
 prints it), one folder per database so the SQLite and PostgreSQL runs do not overwrite each other.
 """
@@ -107,8 +107,8 @@ def screenshots_dir(*, clear: bool = True) -> Path:
 
 
 def admin_pages(superuser) -> list[tuple[str, str]]:
-    """(name, path) of the index, of every list page and of the change (or add) pages of every registered
-    model, and of the index's other entries."""
+    """(name, path) of the index, of every list page, of the change (or add) pages and one history page of
+    every registered model, and of the index's other entries."""
     request = RequestFactory().get("/admin/")
     request.user = superuser
     pages = [("index", reverse("admin:index"))]
@@ -121,6 +121,8 @@ def admin_pages(superuser) -> list[tuple[str, str]]:
         objects = list(model_admin.get_queryset(request).order_by("pk")[:PER_MODEL])
         for obj in objects:
             pages.append((f"{label}-{obj.pk}", reverse(f"{info}_change", args=[obj.pk])))
+        if objects:
+            pages.append((f"{label}-{objects[0].pk}-history", reverse(f"{info}_history", args=[objects[0].pk])))
         if not objects and model_admin.has_add_permission(request):
             pages.append((f"{label}-add", reverse(f"{info}_add")))
     # the index's other entries (pages that are not a model's list, e.g. the pacing nodes)
