@@ -200,10 +200,23 @@ class OptionsAdminMixin:
         if obj is not None and request.method == "GET":
             for warning in services.sealed_secret_warnings(obj):
                 self.message_user(request, warning, messages.WARNING)
-        extra_context["options_fields"] = [
-            (name, self.model._meta.get_field(name).verbose_name) for name in self.options_fields_shown(request, obj)
-        ]
+        extra_context["options_links"] = self.options_links(request, obj) if obj is not None else []
         return super().change_view(request, object_id, form_url, extra_context)
+
+    def options_links(self, request, obj) -> list[dict]:
+        """Each shown options field's label and its export / import page, as absolute URLs (reversed from
+        the admin's URL names: a relative link would resolve under ``…/change/`` and answer 404)."""
+        info = self.admin_site.name, self.opts.app_label, self.opts.model_name
+        links = []
+        for name in self.options_fields_shown(request, obj):
+            args = [obj.pk, name]
+            links.append({
+                "name": name,
+                "label": self.model._meta.get_field(name).verbose_name,
+                "export_url": reverse("{}:{}_{}_export_options".format(*info), args=args),
+                "import_url": reverse("{}:{}_{}_import_options".format(*info), args=args),
+            })
+        return links
 
 
 class TenantScopedMixin:
