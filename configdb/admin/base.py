@@ -76,6 +76,11 @@ class TenantFilter(RelatedExistsFilter):
     """Tenants that own at least one object of the list."""
 
 
+def _counted(count: int, noun: str) -> str:
+    """``1 key``, ``2 keys``, ``0 keys``."""
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
 def _problem(exc: Exception) -> str:
     return "; ".join(exc.messages) if isinstance(exc, ValidationError) else str(exc)
 
@@ -176,7 +181,8 @@ class OptionsAdminMixin:
             else:
                 self.log_change(request, obj, [{"changed": {"fields": [field]}}])
                 count = sum(len(keys) for keys in new.values())
-                self.message_user(request, f"Imported options: '{obj}' now has {count} keys in {len(new)} sections.",
+                keys, sections = _counted(count, "key"), _counted(len(new), "section")
+                self.message_user(request, f"Imported options: '{obj}' now has {keys} in {sections}.",
                                   messages.SUCCESS)
                 return HttpResponseRedirect(
                     reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_change", args=[obj.pk])
