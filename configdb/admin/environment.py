@@ -111,7 +111,7 @@ class PortForm(forms.ModelForm):
 
     certificate_key = forms.CharField(
         label="Certificate key", required=False, strip=False,
-        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password", "size": 14}),
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password", "size": 8}),
         help_text="PEM, unencrypted. Never shown; leave blank to keep the current key.",
     )
 
@@ -119,7 +119,7 @@ class PortForm(forms.ModelForm):
         model = Port
         fields = ["port_id", "port", "connection_protocol", "listening_mode", "ha_sync", "description", "certificate",
                   "certificate_key", "trusted_ca"]
-        widgets = {name: forms.Textarea(attrs={"rows": 2, "cols": 24, "spellcheck": "false", "class": "pem"})
+        widgets = {name: forms.Textarea(attrs={"rows": 2, "cols": 12, "spellcheck": "false", "class": "pem"})
                    for name in ("certificate", "trusted_ca")}
 
     def __init__(self, *args, **kwargs):
