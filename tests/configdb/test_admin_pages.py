@@ -6,13 +6,15 @@ from __future__ import annotations
 
 import re
 
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Permission
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
 
 from alarms import catalog, runtime
 from configdb import services
-from configdb.models import Transaction, VirtualQueue
+from configdb.models import TenantGrant, Transaction, VirtualQueue
 
 
 def history_entries(admin_client, obj) -> list[list[str]]:
@@ -97,3 +99,17 @@ def test_the_favicon_is_served_without_login(db):
 def test_the_api_description_keeps_the_key_placeholder_as_code(admin_client):
     schema = admin_client.get("/api/schema/", HTTP_ACCEPT="application/json").json()
     assert "`Authorization: Token <key>`" in schema["info"]["description"]
+
+
+def test_a_reader_gets_an_absolute_export_link_and_no_import(client, demo):
+    reader = get_user_model().objects.create_user("reader", password="x", is_staff=True)
+    reader.user_permissions.add(Permission.objects.get(codename="view_virtualqueue"))
+    TenantGrant.objects.create(user=reader, tenant=demo, access="read")
+    client.force_login(reader)
+    queue = VirtualQueue.objects.get(number="Proactive Chat")
+    html = client.get(reverse("admin:configdb_virtualqueue_change", args=[queue.pk])).content.decode()
+    export = f"/admin/configdb/virtualqueue/{queue.pk}/options/options/export/"
+    assert f'href="{export}"' in html
+    assert "options-import" not in html
+    assert client.get(export).status_code == 200
+    assert client.get(f"/admin/configdb/virtualqueue/{queue.pk}/options/options/import/").status_code == 403
