@@ -30,8 +30,9 @@ from cryptography.hazmat.primitives import serialization
 
 CERTIFICATE = "CERTIFICATE"
 KEY_LABELS = ("PRIVATE KEY", "RSA PRIVATE KEY", "EC PRIVATE KEY")
-_BLOCK = re.compile(r"-----BEGIN ([A-Z0-9 ]{1,40})-----(.*?)-----END \1-----", re.DOTALL)
-_ARMOUR = re.compile(r"-----(BEGIN|END) [^-\r\n]{0,60}-----")
+_BEGIN = re.compile(r"-----BEGIN ([A-Z0-9 ]{1,40})-----")
+#: more than any field takes (a trusted CA bundle: 256 KiB); longer text is refused unread
+MAX_TEXT = 1024 * 1024
 
 
 class PEMError(ValueError):
@@ -40,10 +41,19 @@ class PEMError(ValueError):
 
 def _blocks(text: str) -> list[tuple[str, bytes | None]]:
     """(label, DER bytes) of each block, in order; the bytes are None for a block with RFC 1421 headers
-    (``Proc-Type: 4,ENCRYPTED``: an old-style passphrase-protected key)."""
+    (``Proc-Type: 4,ENCRYPTED``: an old-style passphrase-protected key). One pass over the text: each BEGIN
+    line looks once for its END line, so no input costs more than a few scans."""
+    if len(text) > MAX_TEXT:
+        raise PEMError(f"longer than {MAX_TEXT // 1024} KiB.")
     found: list[tuple[str, bytes | None]] = []
-    for match in _BLOCK.finditer(text):
-        label, body = match.group(1), match.group(2)
+    position = 0
+    while (begin := _BEGIN.search(text, position)) is not None:
+        label = begin.group(1)
+        end_line = f"-----END {label}-----"
+        end = text.find(end_line, begin.end())
+        if end < 0:
+            raise PEMError(f"block {len(found) + 1} ({label}) has no matching {end_line} line.")
+        body, position = text[begin.end():end], end + len(end_line)
         if ":" in body:
             found.append((label, None))
             continue
@@ -55,8 +65,8 @@ def _blocks(text: str) -> list[tuple[str, bytes | None]]:
             raise PEMError(f"block {len(found) + 1} ({label}) is empty.")
         found.append((label, der))
     if not found:
-        if _ARMOUR.search(text):
-            raise PEMError("a -----BEGIN …----- line has no matching -----END …----- line.")
+        if "-----END " in text:
+            raise PEMError("an -----END …----- line has no -----BEGIN …----- line before it.")
         raise PEMError("not PEM: expected text from a '-----BEGIN …-----' line to its '-----END …-----' line.")
     return found
 

@@ -170,3 +170,15 @@ def test_the_api_takes_the_key_and_never_returns_it(node, caplog):
     assert removed.status_code == 200, removed.content
     assert Port.objects.get(pk=pk).certificate_key == ""  # the certificate removed: its key goes with it
     assert key_body() not in caplog.text
+
+
+def test_pathological_text_is_refused_quickly_and_whole(port):
+    """Many BEGIN lines without an END, or a text over the limit, cost one scan each (no test of time: the
+    refusal names the first problem)."""
+    with pytest.raises(pem.PEMError, match="block 1 .CERTIFICATE. has no matching"):
+        pem.certificates("-----BEGIN CERTIFICATE-----" * 30000)
+    with pytest.raises(pem.PEMError, match="longer than 1024 KiB"):
+        pem.certificates("a" * (pem.MAX_TEXT + 1))
+    with pytest.raises(ValidationError) as caught:
+        save_tls(port, trusted_ca=CERT * (262144 // len(CERT) + 1))
+    assert "at most 262144 characters" in str(caught.value.message_dict["trusted_ca"])
