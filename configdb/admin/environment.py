@@ -127,6 +127,16 @@ class PortForm(forms.ModelForm):
         if self.instance.pk and self.instance.certificate_key:
             self.fields["certificate_key"].widget.attrs["placeholder"] = "******** (kept)"
 
+    def _post_clean(self):
+        super()._post_clean()
+        # A private key pasted into a certificate box is refused (configdb.pem) and not sent back in the box:
+        # those boxes are not secret.
+        for name in ("certificate", "trusted_ca"):
+            key = self.add_prefix(name)
+            if name in self.errors and "PRIVATE KEY-----" in (self.data.get(key) or ""):
+                self.data = self.data.copy()
+                self.data[key] = ""
+
     def clean_certificate_key(self):
         new = self.cleaned_data.get("certificate_key")
         if new or not self.instance.pk:

@@ -56,3 +56,6 @@ def test_a_port_takes_its_certificate_and_key_and_never_shows_the_key(demo, admi
     errors = port_row(page).locator(".errorlist")
     expect(errors).to_contain_text("block 1 is a private key, not a certificate")
     assert Port.objects.get(pk=port.pk).certificate == CERT
+    # the key typed into the wrong box is not sent back in it
+    expect(port_row(page).locator("textarea[name$='-certificate']")).to_have_value("")
+    assert KEY.splitlines()[2] not in page.content()
