@@ -35,7 +35,9 @@ class OptionsWidget(forms.Widget):
         if isinstance(value, dict):
             table = [(r.section, r.key, r.value) for r in opts.rows(value)]
         elif isinstance(value, list | tuple) and value != ("malformed",):
-            table = [tuple(r) for r in value]
+            # the posted rows, shown again after an error; the empty ones (the blank row for a new option) are
+            # left out, since the table adds its own blank row: an error must not grow the table
+            table = [tuple(r) for r in value if not opts.is_blank_row(*r)]
         else:
             table = []
         rows = []

@@ -148,20 +148,28 @@ def rows(options: Mapping[str, Mapping[str, str]] | None) -> list[Row]:
     return out
 
 
+def is_blank_row(section: str, key: str, value: str) -> bool:
+    """An admin table row with nothing typed in it (spaces around a section or key do not count)."""
+    return not (section or "").strip() and not (key or "").strip() and not (value or "")
+
+
 def from_rows(table: Iterable[tuple[str, str, str]]) -> Options:
     """Build a table from (section, key, value) rows; blank rows are skipped.
 
-    Raises OptionsError naming the row (1-based) of each problem, including a key that appears
-    twice in one section, so nothing is silently dropped.
+    Raises OptionsError naming the row (1-based, blank rows not counted: the admin shows a table
+    again without them) of each problem, including a key that appears twice in one section, so
+    nothing is silently dropped.
     """
     options: Options = {}
     problems: list[str] = []
-    for number, (section, key, value) in enumerate(table, start=1):
+    number = 0
+    for section, key, value in table:
         section = (section or "").strip()
         key = (key or "").strip()
         value = value or ""
-        if not section and not key and not value:
+        if is_blank_row(section, key, value):
             continue
+        number += 1
         where = f"row {number}"
         found = _name_problems("section", section, where) + _name_problems("key", key, where)
         found += _value_problems(value, where)

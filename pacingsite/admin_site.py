@@ -1,11 +1,19 @@
 """The admin site, laid out the way GAX lays out Configuration Server objects.
 
 GAX groups objects by the administrator's task (Environment, Switching, Accounts, Routing /
-eServices) rather than by Django app; each ModelAdmin names its group in ``gax_section``.
+eServices) rather than by Django app; each ModelAdmin names its group in ``gax_section``. Each
+group's header (on the home page and in the side bar) leads to a page of that group alone,
+``/admin/section/<slug>/`` (ours: Django's app pages would list every configuration object).
+
+*View site* leads to the API documentation (Swagger UI, ``/api/docs/``): the console has no
+public site, and the site root only redirects back to the admin.
 """
 
 from django.contrib import admin
+from django.http import Http404
+from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils.text import slugify
 
 SECTION_ORDER = ["Monitoring", "Environment", "Switching", "Accounts", "Routing / eServices", "Pacing",
                  "Administration"]
@@ -16,6 +24,7 @@ class PacingAdminSite(admin.AdminSite):
     site_title = "Pacing Console"
     index_title = "Configuration"
     index_template = "admin/pacing_index.html"
+    site_url = "/api/docs/"
 
     def index(self, request, extra_context=None):
         """The home page shows the active alarms first (newest detection first), as an operator's console."""
@@ -41,7 +50,19 @@ class PacingAdminSite(admin.AdminSite):
         def nodes(request):
             return nodes_view(request, self)
 
-        return [path("pacing/nodes/", self.admin_view(nodes), name="pacing-nodes"), *super().get_urls()]
+        return [path("pacing/nodes/", self.admin_view(nodes), name="pacing-nodes"),
+                path("section/<slug:slug>/", self.admin_view(self.section_view), name="gax-section"),
+                *super().get_urls()]
+
+    def section_view(self, request, slug):
+        """One GAX section's objects, as Django's app page shows one app's."""
+        section = next((s for s in self.get_app_list(request) if slugify(s["name"]) == slug), None)
+        if section is None:
+            raise Http404("No such section.")
+        context = {**self.each_context(request), "title": section["name"], "subtitle": None,
+                   "app_list": [section], "app_label": section["app_label"]}
+        request.current_app = self.name
+        return TemplateResponse(request, "admin/app_index.html", context)
 
     def _pacing_section(self) -> dict:
         """A read-only page, not a model: the pacing nodes (pacing/admin_views.py)."""
@@ -65,7 +86,8 @@ class PacingAdminSite(admin.AdminSite):
                     {
                         "name": name,
                         "app_label": app["app_label"],
-                        "app_url": app["app_url"],
+                        "app_url": reverse("admin:gax-section", kwargs={"slug": slugify(name)},
+                                           current_app=self.name),
                         "has_module_perms": True,
                         "models": [],
                     },

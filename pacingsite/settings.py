@@ -242,8 +242,10 @@ REST_FRAMEWORK = {
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Pacing Console API",
-    "DESCRIPTION": "Configuration Server objects, pacing targets and stats. Authenticate with "
-                   "'Authorization: Token <key>' (manage.py api_token issue) or a session.",
+    # Swagger UI reads the description as Markdown: the header goes in a code span, or its <key> is taken
+    # for an HTML tag and vanishes.
+    "DESCRIPTION": "Configuration Server objects, pacing targets and stats. Authenticate with the header "
+                   "`Authorization: Token <key>` (the key from `manage.py api_token issue`) or a session.",
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],

@@ -82,6 +82,11 @@ class TenantFilter(RelatedExistsFilter):
         return True
 
 
+def _counted(count: int, noun: str) -> str:
+    """``1 key``, ``2 keys``, ``0 keys``."""
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
 def _problem(exc: Exception) -> str:
     return "; ".join(exc.messages) if isinstance(exc, ValidationError) else str(exc)
 
@@ -182,7 +187,8 @@ class OptionsAdminMixin:
             else:
                 self.log_change(request, obj, [{"changed": {"fields": [field]}}])
                 count = sum(len(keys) for keys in new.values())
-                self.message_user(request, f"Imported options: '{obj}' now has {count} keys in {len(new)} sections.",
+                keys, sections = _counted(count, "key"), _counted(len(new), "section")
+                self.message_user(request, f"Imported options: '{obj}' now has {keys} in {sections}.",
                                   messages.SUCCESS)
                 return HttpResponseRedirect(
                     reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_change", args=[obj.pk])
@@ -206,10 +212,23 @@ class OptionsAdminMixin:
         if obj is not None and request.method == "GET":
             for warning in services.sealed_secret_warnings(obj):
                 self.message_user(request, warning, messages.WARNING)
-        extra_context["options_fields"] = [
-            (name, self.model._meta.get_field(name).verbose_name) for name in self.options_fields_shown(request, obj)
-        ]
+        extra_context["options_links"] = self.options_links(request, obj) if obj is not None else []
         return super().change_view(request, object_id, form_url, extra_context)
+
+    def options_links(self, request, obj) -> list[dict]:
+        """Each shown options field's label and its export / import page, as absolute URLs (reversed from
+        the admin's URL names: a relative link would resolve under ``…/change/`` and answer 404)."""
+        info = self.admin_site.name, self.opts.app_label, self.opts.model_name
+        links = []
+        for name in self.options_fields_shown(request, obj):
+            args = [obj.pk, name]
+            links.append({
+                "name": name,
+                "label": self.model._meta.get_field(name).verbose_name,
+                "export_url": reverse("{}:{}_{}_export_options".format(*info), args=args),
+                "import_url": reverse("{}:{}_{}_import_options".format(*info), args=args),
+            })
+        return links
 
 
 class TenantScopedMixin:

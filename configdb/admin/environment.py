@@ -108,11 +108,53 @@ class PortFormSet(forms.BaseInlineFormSet):
                 raise ValidationError(port.in_use_message(port._stored_port_id()))
 
 
+class PortForm(forms.ModelForm):
+    """A port's row. The certificate key is never sent to the browser: blank keeps the stored key, unless the
+    certificate is removed too (then the key goes with it)."""
+
+    certificate_key = forms.CharField(
+        label="Certificate key", required=False, strip=False,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password", "size": 8}),
+        help_text="PEM, unencrypted. Never shown; leave blank to keep the current key.",
+    )
+
+    class Meta:
+        model = Port
+        fields = ["port_id", "port", "connection_protocol", "listening_mode", "ha_sync", "description", "certificate",
+                  "certificate_key", "trusted_ca"]
+        widgets = {name: forms.Textarea(attrs={"rows": 2, "cols": 12, "spellcheck": "false", "class": "pem"})
+                   for name in ("certificate", "trusted_ca")}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk and self.instance.certificate_key:
+            self.fields["certificate_key"].widget.attrs["placeholder"] = "******** (kept)"
+
+    def _post_clean(self):
+        super()._post_clean()
+        # A private key pasted into a certificate box is refused (configdb.pem) and not sent back in the box:
+        # those boxes are not secret.
+        for name in ("certificate", "trusted_ca"):
+            key = self.add_prefix(name)
+            if name in self.errors and "PRIVATE KEY-----" in (self.data.get(key) or ""):
+                self.data = self.data.copy()
+                self.data[key] = ""
+
+    def clean_certificate_key(self):
+        new = self.cleaned_data.get("certificate_key")
+        if new or not self.instance.pk:
+            return new
+        if not self.cleaned_data.get("certificate") and "certificate" not in self.errors:
+            return ""
+        return Port.objects.filter(pk=self.instance.pk).values_list("certificate_key", flat=True).first() or ""
+
+
 class PortInline(ConfigInline):
     model = Port
+    form = PortForm
     formset = PortFormSet
     extra = 0
-    fields = ["port_id", "port", "connection_protocol", "listening_mode", "ha_sync", "description"]
+    fields = PortForm.Meta.fields
 
 
 CONNECTION_FIELDS = ["server", "port_id", "connection_protocol", "local_timeout", "remote_timeout", "trace_mode",

@@ -192,9 +192,16 @@ class ApplicationSerializer(ConfigObjectSerializer):
 class PortSerializer(ConfigObjectSerializer):
     class Meta:
         model = Port
+        # certificate_key is write-only (ConfigObjectSerializer.build_standard_field); left out or "", it is kept.
         fields = ["id", "url", "application", "port_id", "port", "connection_protocol", "listening_mode", "ha_sync",
-                  "description"]
+                  "description", "certificate", "certificate_key", "trusted_ca"]
         read_only_fields = []
+
+    def validate(self, attrs):
+        attrs = super().validate(attrs)
+        if self.instance is not None and attrs.get("certificate") == "" and not attrs.get("certificate_key"):
+            attrs["certificate_key"] = ""  # the certificate removed: its key goes with it (docs/api.md)
+        return attrs
 
 
 class ConnectionSerializer(ConfigObjectSerializer):

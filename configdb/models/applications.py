@@ -8,8 +8,10 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 
+from .. import pem
+from ..secrets import is_sealed
 from .base import ConfigObject, FieldNamedConstraints, FolderType
-from .fields import OptionsField
+from .fields import EncryptedTextField, OptionsField, PEMField, validate_private_key
 
 
 class ApplicationType(models.TextChoices):
@@ -226,6 +228,13 @@ class Port(FieldNamedConstraints):
                                       default=ListeningMode.UNSECURED)
     ha_sync = models.BooleanField("HA sync", default=False)
     description = models.CharField(max_length=255, blank=True)
+    # TLS of the port (GAX's Certificate, Certificate Key and Trusted CA), as PEM text: configdb.pem.
+    certificate = PEMField(help_text="PEM: the port's certificate first, then its chain.")
+    certificate_key = EncryptedTextField(
+        "certificate key", blank=True, max_plain=16384, validators=[validate_private_key],
+        help_text="PEM, unencrypted. Never shown; leave blank to keep the current key. Stored encrypted.")
+    trusted_ca = PEMField("trusted CA", max_length_plain=262144,
+                          help_text="PEM: the CA certificates that clients of this port are checked against.")
 
     class Meta:
         ordering = ["application", "port_id"]
@@ -249,6 +258,28 @@ class Port(FieldNamedConstraints):
         old_id = self._stored_port_id()
         if old_id and old_id != self.port_id and self.connections_using(old_id).exists():
             raise ValidationError({"port_id": self.in_use_message(old_id)})
+        self._clean_tls()
+
+    def _clean_tls(self):
+        """The key is stored normalised (configdb.pem), needs a certificate and must be the certificate's own
+        (ours: Genesys checks nothing until the server starts and fails its TLS handshake)."""
+        key = self.certificate_key
+        if not key or is_sealed(key):
+            return
+        try:
+            self.certificate_key, private = pem.private_key(key)
+        except pem.PEMError:
+            return  # the field's validator has said it
+        if not self.certificate:
+            raise ValidationError({"certificate_key": "A certificate key needs the certificate it belongs to: "
+                                                      "give the certificate too."})
+        try:
+            _, chain = pem.certificates(self.certificate)
+        except pem.PEMError:
+            return
+        if not pem.key_matches(chain[0], private):
+            raise ValidationError({"certificate_key": "This key does not belong to the certificate (the first "
+                                                      "certificate's public key is another)."})
 
     def in_use_message(self, port_id: str) -> str:
         names = sorted(self.connections_using(port_id).values_list("application__name", flat=True)[:10])

@@ -4,7 +4,7 @@ from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import models
 
 from .. import validators
-from .fields import EncryptedTextField
+from .fields import EncryptedTextField, PEMField
 
 
 class State(models.TextChoices):
@@ -138,12 +138,14 @@ class FieldNamedConstraints(models.Model):
     def clean_fields(self, exclude=None):
         """Every text field (names, numbers, aliases, descriptions, …) is normalised to NFC and refused if it
         holds control, invisible or bidirectional-text characters (configdb.validators) — before uniqueness is
-        checked, so a name in NFD is the same name as in NFC. Secrets are kept exactly as typed."""
+        checked, so a name in NFD is the same name as in NFC. Secrets are kept exactly as typed; PEM text (its line
+        breaks) is checked and normalised by its own field (PEMField)."""
         errors: dict[str, list] = {}
         for field in self._meta.concrete_fields:
             if exclude and field.name in exclude:
                 continue
-            if not isinstance(field, models.CharField | models.TextField) or isinstance(field, EncryptedTextField):
+            if not isinstance(field, models.CharField | models.TextField) or isinstance(field, EncryptedTextField
+                                                                                       | PEMField):
                 continue
             value = getattr(self, field.attname)
             if not isinstance(value, str) or not value:

@@ -1,10 +1,11 @@
-"""OptionsField: a JSON column holding ``section → key → string``, validated on every path."""
+"""configdb's own model fields: OptionsField (a JSON column holding ``section → key → string``, validated on
+every path), EncryptedTextField (a secret, encrypted at rest) and PEMField (certificates as PEM text)."""
 
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxLengthValidator
 from django.db import models
 
-from .. import crypto
+from .. import crypto, pem
 from .. import options as opts
 from ..secrets import TOKEN_PREFIX, SealedSecret
 
@@ -90,3 +91,49 @@ class EncryptedTextField(models.TextField):
         from django import forms
 
         return super().formfield(**{"widget": forms.PasswordInput(render_value=False), **kwargs})
+
+
+def validate_certificates(value):
+    """One or more PEM certificates (configdb.pem)."""
+    if value:
+        try:
+            pem.certificates(value)
+        except pem.PEMError as exc:
+            raise ValidationError(f"Not a PEM certificate: {exc}", code="invalid_pem") from None
+
+
+def validate_private_key(value):
+    """One unencrypted PEM private key (configdb.pem); a stored key that no longer decrypts is kept as it is."""
+    if value and not isinstance(value, SealedSecret):
+        try:
+            pem.private_key(value)
+        except pem.PEMError as exc:
+            raise ValidationError(f"Not a PEM private key: {exc}", code="invalid_pem") from None
+
+
+class PEMField(models.TextField):
+    """Certificates as PEM text (a port's certificate, its trusted CA): checked by ``validate_certificates``,
+    stored normalised (configdb.pem: the blocks only, wrapped at 64 columns), so the line breaks a PEM holds
+    are not the control characters other text fields refuse (ConfigModel.clean_fields leaves this field out)."""
+
+    def __init__(self, *args, max_length_plain: int = 65536, **kwargs):
+        self.max_length_plain = max_length_plain
+        kwargs.setdefault("blank", True)
+        super().__init__(*args, **kwargs)
+        self.validators.append(MaxLengthValidator(max_length_plain))
+        self.validators.append(validate_certificates)
+
+    def deconstruct(self):
+        name, path, args, kwargs = super().deconstruct()
+        if self.max_length_plain != 65536:
+            kwargs["max_length_plain"] = self.max_length_plain
+        return name, path, args, kwargs
+
+    def to_python(self, value):
+        value = super().to_python(value)
+        if value:
+            try:
+                return pem.certificates(value)[0]
+            except pem.PEMError:
+                return value  # the validator says what is wrong
+        return value

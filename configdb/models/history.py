@@ -51,3 +51,31 @@ class ObjectChange(models.Model):
         before, after = self.prechange or {}, self.postchange or {}
         return {k: [before.get(k), after.get(k)] for k in sorted(set(before) | set(after))
                 if before.get(k) != after.get(k)}
+
+    @property
+    def diff_entries(self) -> list[tuple[str, object, object]]:
+        """What the History page lists: ``(what, before, after)`` per changed field, and for a field holding a
+        table (options, annex: ``section → key → value``) one entry per changed key, named ``field: section/key``
+        (None where the key was absent), rather than the whole table twice."""
+        entries = []
+        for name, (before, after) in self.diff.items():
+            if isinstance(before, dict | None) and isinstance(after, dict | None):
+                flat_before, flat_after = _flatten(before or {}), _flatten(after or {})
+                entries += [(f"{name}: {path}", flat_before.get(path), flat_after.get(path))
+                            for path in sorted(set(flat_before) | set(flat_after))
+                            if flat_before.get(path) != flat_after.get(path)]
+            else:
+                entries.append((name, before, after))
+        return entries
+
+
+def _flatten(table: dict, prefix: str = "") -> dict[str, object]:
+    """``{"pacing": {"media": "chat"}}`` → ``{"pacing/media": "chat"}``; an empty table stays one entry."""
+    flat: dict[str, object] = {}
+    for key, value in table.items():
+        path = f"{prefix}{key}"
+        if isinstance(value, dict) and value:
+            flat.update(_flatten(value, f"{path}/"))
+        else:
+            flat[path] = value
+    return flat

@@ -36,7 +36,7 @@ class Transaction(ConfigObject):
     transaction_type = models.CharField("type", max_length=16, choices=TransactionType.choices,
                                         default=TransactionType.LIST)
     description = models.CharField(max_length=1024, blank=True)
-    annex = OptionsField(help_text="Keys named like a password or secret are masked and kept when left blank.")
+    annex = OptionsField()  # the options table says how secrets are kept (configdb/widgets/options.html)
 
     class Meta:
         ordering = ["name"]

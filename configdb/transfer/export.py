@@ -45,7 +45,10 @@ def _queryset(spec: Spec, tenant: Tenant) -> models.QuerySet:
             prefetch.append(Prefetch(name, queryset=DN.objects.select_related("switch")))
         elif isinstance(kind, Rows):
             refs = [n for n, k in kind.spec.fields.items() if isinstance(k, Ref)]
-            prefetch.append(Prefetch(name, queryset=kind.spec.model._default_manager.select_related(*refs)))
+            rows = kind.spec.model._default_manager.select_related(*refs)
+            # a row's secrets (a port's certificate key) as stored too, so an export repeats their tokens
+            raw_rows = {f"_raw_{n}": _raw(n, k) for n, k in kind.spec.fields.items() if isinstance(k, Secret)}
+            prefetch.append(Prefetch(name, queryset=rows.annotate(**raw_rows) if raw_rows else rows))
     if prefetch:
         queryset = queryset.prefetch_related(*prefetch)
     raw = {f"_raw_{n}": _raw(n, k) for n, k in spec.fields.items() if isinstance(k, Options | Secret)}

@@ -33,7 +33,7 @@ from .codecs import Bool, DNRefs, FolderPath, Int, Json, Kind, Names, Options, R
 
 PORT = RowSpec(Port, {
     "port_id": Text(), "port": Int(), "connection_protocol": Text(), "listening_mode": Text(),
-    "ha_sync": Bool(), "description": Text(),
+    "ha_sync": Bool(), "description": Text(), "certificate": Text(), "certificate_key": Secret(), "trusted_ca": Text(),
 }, required=("port_id", "port"), key=("port_id",))
 
 CONNECTION = RowSpec(Connection, {

@@ -40,14 +40,17 @@ from configdb.models import (
     VirtualQueue,
 )
 
+from .factories import tls_material
+
 ROOT = Path(__file__).resolve().parents[2]
 EXPORT_URL = "/api/v1/config/export/"
 IMPORT_URL = "/api/v1/config/import/"
 #: how many records the export of the rich configuration holds (the tenant included)
 RICH = 49
 #: every secret the rich configuration holds, in clear
+TLS_CERT, TLS_KEY = tls_material()
 SECRETS = ["demo-client-secret", "s3cret-dap-pw", "dap-option-secret", "node3-api-key", "person-token-secret",
-           "dn-secret", "tenant-client-secret"]
+           "dn-secret", "tenant-client-secret", TLS_KEY.splitlines()[2]]
 
 
 # -- fixtures and helpers ---------------------------------------------------------------------------
@@ -75,7 +78,7 @@ def rich(demo, other_tenant):
         annex={"gax": {"note": "annexed"}},
     ))
     save(Port(application=app, port_id="default", port=9081, connection_protocol="https",
-              listening_mode="secured"))
+              listening_mode="secured", certificate=TLS_CERT, certificate_key=TLS_KEY, trusted_ca=TLS_CERT))
     save(Port(application=app, port_id="clustering", port=7800, ha_sync=True, description="cluster sync"))
     save(Connection(application=app, server=Application.objects.get(name="Pacing_Service_Cluster_9.0"),
                     port_id="default", connection_protocol="http", local_timeout=30, remote_timeout=60,
@@ -254,6 +257,7 @@ def test_round_trip_reproduces_the_document_and_the_database(rich, other_tenant,
     assert db_state() == before
     # the secrets themselves, decrypted
     assert DatabaseAccessPoint.objects.get(name="Pacing_DAP").db_password == "s3cret-dap-pw"
+    assert Port.objects.get(application__name="Pacing_Server_Node_03", port_id="default").certificate_key == TLS_KEY
     assert Transaction.objects.get(name="hybrid_integration").annex["ewt"]["password"] == "demo-client-secret"
     assert Tenant.objects.get(name="Environment").options["security"]["client_secret"] == "tenant-client-secret"
     # ... and what the rich fixture added, by natural key
@@ -277,6 +281,10 @@ def test_export_holds_no_secret_in_clear_and_repeats(rich):
     assert annex["ewt"]["client_id"] == "pacing-demo"  # only secret keys are encrypted
     dap = document["objects"]["database-access-points"][0]
     assert crypto.decrypt(dap["db_password"]) == "s3cret-dap-pw"
+    node3 = next(a for a in document["objects"]["applications"] if a["name"] == "Pacing_Server_Node_03")
+    tls = next(p for p in node3["ports"] if p["port_id"] == "default")
+    assert crypto.decrypt(tls["certificate_key"]) == TLS_KEY  # a port's key: a token, as every secret
+    assert (tls["certificate"], tls["trusted_ca"]) == (TLS_CERT, TLS_CERT)
     assert "is_server" not in dap and "app_type" not in dap
     # the stored tokens are written, so exporting twice gives the same file
     assert without_time(export()[1]) == without_time(document)
@@ -521,7 +529,10 @@ def test_a_secret_from_another_key_is_refused(rich, tmp_path, settings):
         return value
 
     message, errors = failing_import(write(tmp_path, foreign(export()[1]), "foreign.json"))
-    assert message == "Nothing was imported: 7 problems."
+    assert message == "Nothing was imported: 8 problems."
+    assert "applications[3] (Pacing_Server_Node_03): ports[1] (default): certificate_key: the secret does not " \
+           "decrypt with this installation's PACING_SECRETS_KEY (the file was exported with another key, or the " \
+           "token is damaged)." in errors, errors
     assert "transactions[0] (hybrid_integration): annex: section 'ewt', key 'password': the secret does not " \
            "decrypt with this installation's PACING_SECRETS_KEY (the file was exported with another key, or the " \
            "token is damaged)." in errors

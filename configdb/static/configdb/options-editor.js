@@ -8,17 +8,30 @@
       .join(" ").toLowerCase();
   }
 
+  // A row counts once something is typed in it: the blank row for a new option (and a row just added)
+  // is not an option yet, so an empty table says "0 rows", not "1 rows".
+  function isFilled(row) {
+    // as configdb.options.is_blank_row: spaces around a section or key do not count, a value's do
+    return Array.from(row.querySelectorAll("input")).some(function (input) {
+      return /-value$/.test(input.name) ? input.value !== "" : input.value.trim() !== "";
+    });
+  }
+
+  function plural(count) { return count === 1 ? " row" : " rows"; }
+
+  function count(editor, needle) {
+    var filled = Array.from(editor.querySelectorAll("tbody .options-row")).filter(isFilled);
+    var shown = filled.filter(function (row) { return !row.hidden; }).length;
+    editor.querySelector(".options-count").textContent =
+      needle ? shown + " of " + filled.length + plural(filled.length) : filled.length + plural(filled.length);
+  }
+
   function refresh(editor) {
     var needle = editor.querySelector(".options-filter").value.trim().toLowerCase();
-    var rows = editor.querySelectorAll("tbody .options-row");
-    var shown = 0;
-    rows.forEach(function (row) {
-      var match = !needle || rowText(row).indexOf(needle) !== -1;
-      row.hidden = !match;
-      if (match) { shown += 1; }
+    editor.querySelectorAll("tbody .options-row").forEach(function (row) {
+      row.hidden = needle !== "" && rowText(row).indexOf(needle) === -1;
     });
-    editor.querySelector(".options-count").textContent =
-      needle ? shown + " of " + rows.length + " rows" : rows.length + " rows";
+    count(editor, needle);
   }
 
   function init(editor) {
@@ -38,6 +51,9 @@
       if (!button) { return; }
       button.closest("tr").remove();
       refresh(editor);
+    });
+    body.addEventListener("input", function () {  // typing in a row: count it, but never hide the row being typed in
+      count(editor, editor.querySelector(".options-filter").value.trim().toLowerCase());
     });
     editor.querySelector(".options-filter").addEventListener("input", function () { refresh(editor); });
     refresh(editor);
