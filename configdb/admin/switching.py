@@ -1,7 +1,8 @@
 """Switching: switches, DNs and the virtual queues pacing targets are built on."""
 
-from django.contrib import admin
+from django.contrib import admin, messages
 
+from .. import pacing_options
 from ..models import DN, Switch, VirtualQueue
 from .base import ConfigObjectAdmin, RelatedExistsFilter, options_value
 
@@ -34,6 +35,23 @@ class DNAdminBase(ConfigObjectAdmin):
         if self.model is DN:
             main.insert(1, "dn_type")
         return [(None, {"fields": main}), ("Options", {"fields": ["options"]})]
+
+    def _warn(self, request, obj) -> None:
+        """Saved, but said: a pacing virtual queue whose alias differs from its number (configdb.pacing_options)."""
+        for warning in pacing_options.queue_warnings(obj):
+            self.message_user(request, warning, messages.WARNING)
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        self._warn(request, obj)
+
+    def import_options_view(self, request, object_id, field):
+        response = super().import_options_view(request, object_id, field)
+        if request.method == "POST" and response.status_code == 302:  # imported: the options may add a pacing section
+            obj = self.get_object(request, object_id)
+            if obj is not None:
+                self._warn(request, obj)
+        return response
 
 
 @admin.register(DN)
