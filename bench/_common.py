@@ -178,11 +178,15 @@ def analyze() -> None:
 
 
 def create_tenants_and_switches() -> tuple:
-    """Tenants Environment and Other with a SIP switch each: (tenant, other, switch, other_switch)."""
-    from configdb.models import Switch, Tenant
+    """Tenants Environment and Other with a SIP switch each and the media types chat, email, voice and workitem (a
+    pacing queue's media must be one of its tenant's): (tenant, other, switch, other_switch)."""
+    from configdb.models import MediaType, Switch, Tenant
 
     tenant, _ = Tenant.objects.get_or_create(name="Environment")
     other, _ = Tenant.objects.get_or_create(name="Other")
+    for owner in (tenant, other):
+        for media in ("chat", "email", "voice", "workitem"):
+            MediaType.objects.get_or_create(tenant=owner, name=media)
     switch = Switch.objects.create(tenant=tenant, name="SIP_Switch", switch_type="sip")
     other_switch = Switch.objects.create(tenant=other, name="Other_Switch", switch_type="sip")
     return tenant, other, switch, other_switch

@@ -80,10 +80,11 @@ from django.core.management import call_command
 if sys.argv[1] == "migrate":
     call_command("migrate", interactive=False, verbosity=0)
 from django.contrib.auth import get_user_model
-from configdb.models import Switch, Tenant, TenantGrant
+from configdb.models import MediaType, Switch, Tenant, TenantGrant
 from pacingsite.models import ApiToken
 tenant = Tenant.objects.get_or_create(name=sys.argv[3])[0]
 Switch.objects.create(tenant=tenant, name=sys.argv[4], switch_type="sip")
+MediaType.objects.get_or_create(tenant=tenant, name="chat")  # a pacing queue's media is one of its tenant's
 users = []
 for i in range(int(sys.argv[2])):
     name = f"bench-{i:02d}"

@@ -107,10 +107,12 @@ def fixed_objects():
     from django.contrib.auth import get_user_model
 
     from configdb import services
-    from configdb.models import Application, ApplicationTemplate, ApplicationType, Host, Switch, Tenant
+    from configdb.models import Application, ApplicationTemplate, ApplicationType, Host, MediaType, Switch, Tenant
 
     env = Tenant.objects.create(name="Environment")
     other = Tenant.objects.create(name="Other")
+    # a queue's pacing/media must name a media type of its tenant (configdb.pacing_options)
+    MediaType.objects.bulk_create([MediaType(tenant=t, name=m) for t in (env, other) for m in MEDIA])
     switches = [Switch.objects.create(tenant=env, name=name) for name in ("MultiMediaSwitch", "SIP_Switch")]
     other_switch = Switch.objects.create(tenant=other, name="Other_Switch")
     host = Host.objects.create(tenant=env, name="benchhost")

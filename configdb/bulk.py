@@ -22,7 +22,7 @@ from django.db import IntegrityError, connections, models, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from . import history, services
+from . import history, pacing_options, services
 
 BATCH = 1000
 
@@ -97,6 +97,7 @@ def _resolved_relations(obj: models.Model) -> list[str]:
 
 
 @transaction.atomic
+@pacing_options.media_types_cached()  # a virtual queue's media checked against one read per tenant
 def create_many(
     items: Sequence[tuple[models.Model, dict[str, list]]],
     *,
@@ -177,6 +178,7 @@ def _insert_links(model: type[models.Model], items) -> None:
 
 
 @transaction.atomic
+@pacing_options.media_types_cached()
 def update_many(
     items: Sequence[tuple[models.Model, list[str]]],
     *,

@@ -4,7 +4,8 @@ As the vendor defines it (seeds/pacing-deployment-guide.txt, "Configuration"):
 
 * a **virtual queue** of the service's tenant — a DN of type Virtual Queue, enabled, on any switch — whose
   options have a ``pacing`` section with a ``media`` option naming a SINGLE media type ("You cannot specify
-  a list of media types"), and optionally ``optimizationGoal``, a float from 0 to 100, default 3;
+  a list of media types"), and optionally ``optimizationGoal``, a float from 0 to 100, default 3 (the rule is
+  ``configdb.pacing_options.check_queue_pacing``, the one every write path validates with);
 * joined with every enabled **agent group** of that tenant that lists the queue among its origination DNs;
 * named ``"<queue number> - <media>"``, e.g. ``Proactive Chat - chat``.
 
@@ -14,8 +15,11 @@ Decisions that are OURS (the vendor does not say):
   (queue, reason) and logged (logger ``pacing.targets``, WARNING, naming the queue; the first 20 per tenant
   one by one, the rest counted in one line), so the config doctor can show it: no ``media`` option, an empty
   one, a list (``chat,voice``, ``chat;voice``, ``chat voice``, ``["chat"]``), a value that is not a media
-  type name, an ``optimizationGoal`` that is not a finite number from 0 to 100 (``abc``, ``NaN``, ``inf``,
-  ``101``, ``-1``). An EMPTY ``optimizationGoal`` counts as unset.
+  type name or not one of the tenant's media types, an ``optimizationGoal`` that is not a finite number from
+  0 to 100 (``abc``, ``NaN``, ``inf``, ``101``, ``-1``). An EMPTY ``optimizationGoal`` counts as unset. Every
+  write path refuses such options now (``full_clean()``); a row written before that rule, or by a path that
+  sends no validation (``QuerySet.update``), is still skipped. Each skipped row is logged ONCE per change of
+  the row (its ``modified`` stamp) or of its reason, in this process, not on every load.
 * A queue that no enabled agent group lists is skipped too, with a reason (the seed: a target is "a set of
   ONE OR MORE agent groups that are associated with this queue").
 * Two queues on different switches with the same number and media would make the same target name; the
@@ -26,7 +30,8 @@ Decisions that are OURS (the vendor does not say):
   passed in), then to 3. An invalid cluster goal is noted in ``problems`` and 3 is used.
 
 Cost: a CONSTANT number of SQL queries whatever the size — queues (one query, the two options read as text
-in SQL), origination rows joined to their groups (one), the serving cluster (one, unless passed in) — and
+in SQL), origination rows joined to their groups (one), the tenants' media type names (one), the serving
+cluster (one, unless passed in) — and
 ``discover_many`` does the same for any number of tenants.
 
 Cache: results are kept per (tenant, cluster) in this process and reused while the configuration version is
@@ -41,11 +46,8 @@ changes history does not record (reverse many-to-many adds). Writes that bypass 
 
 from __future__ import annotations
 
-import functools
 import itertools
 import logging
-import math
-import re
 import threading
 import time
 from collections.abc import Iterable
@@ -64,11 +66,13 @@ from configdb.models import (
     Application,
     ApplicationType,
     DNType,
+    MediaType,
     ObjectChange,
     OriginationDN,
     State,
     Tenant,
 )
+from configdb.pacing_options import check_queue_pacing, parse_goal, parse_media
 from pacing.gcpause import gc_paused
 
 __all__ = [
@@ -84,9 +88,6 @@ DEFAULT_CACHE_TTL_S = 60.0
 #: skipped queues logged one by one per discovery and tenant; the rest are counted in one line
 MAX_LOGGED_SKIPS = 20
 
-_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
-_MEDIA_NAME = re.compile(r"\w[\w.\-]*")
-_LIST_SEPARATORS = re.compile(r"[,;|\s]")
 
 
 # --- results ------------------------------------------------------------------------------------------------
@@ -157,40 +158,7 @@ class Discovery:
 
 
 # --- option values ------------------------------------------------------------------------------------------
-
-
-@functools.lru_cache(maxsize=4096)
-def parse_media(raw) -> tuple[str | None, str | None]:
-    """``(media, None)`` for a single media type name, else ``(None, reason)``."""
-    if raw is None:
-        return None, "its pacing section has no media option"
-    if not isinstance(raw, str):
-        return None, f"pacing/media {raw!r} is not text"
-    value = raw.strip()
-    if not value:
-        return None, "pacing/media is empty; it must name a single media type (e.g. chat)"
-    if value.startswith(("[", "{", '"')) or _LIST_SEPARATORS.search(value):
-        return None, (f"pacing/media {raw!r} lists several media types; a pacing queue is dedicated to a single "
-                      "media type (you cannot specify a list)")
-    if not _MEDIA_NAME.fullmatch(value):
-        return None, f"pacing/media {raw!r} is not a media type name"
-    return value, None
-
-
-@functools.lru_cache(maxsize=4096)
-def parse_goal(raw) -> tuple[float | None, str | None]:
-    """optimizationGoal: ``(goal, None)``, ``(None, None)`` when unset or empty, ``(None, reason)`` if invalid."""
-    if raw is None:
-        return None, None
-    text = str(raw).strip()
-    if not text:
-        return None, None
-    if not _NUMBER.fullmatch(text):
-        return None, f"optimizationGoal {raw!r} is not a number (a float from 0 to 100)"
-    value = float(text)
-    if not math.isfinite(value) or not 0.0 <= value <= 100.0:
-        return None, f"optimizationGoal {raw!r} is outside 0 to 100"
-    return value, None
+# parse_media and parse_goal are configdb.pacing_options' (imported above, kept in __all__ for callers).
 
 
 # --- configuration version and cache --------------------------------------------------------------------------
@@ -219,8 +187,17 @@ def config_version() -> tuple[int, int]:
 
 
 def clear_cache() -> None:
+    """Drop every cached discovery (and forget which skipped queues were logged)."""
     with _cache_lock:
         _cache.clear()
+        _reported.clear()
+        _reported_clusters.clear()
+
+
+#: tenant id → {queue id: (its modified stamp, the reason)} of the skipped queues already logged in this process
+_reported: dict[int, dict[int, tuple]] = {}
+#: tenant id → (cluster name, raw goal) whose invalid goal was logged
+_reported_clusters: dict[int, tuple] = {}
 
 
 def _ttl() -> float:
@@ -334,7 +311,7 @@ def _load_all(tenants: dict[int, str], cluster: Application | None, version: tup
                       options__has_key="pacing")
               .annotate(media=KT("options__pacing__media"), goal=KT("options__pacing__optimizationGoal"))
               .order_by("id")
-              .values_list("id", "tenant_id", "number", "switch__name", "media", "goal"))
+              .values_list("id", "tenant_id", "number", "switch__name", "media", "goal", "modified"))
     # Every origination row of the tenants' enabled groups (no join to the DNs: the loop below only looks up
     # the paced queues' ids, and the few rows of other DNs cost less than the join).
     origins = (OriginationDN.objects
@@ -349,6 +326,9 @@ def _load_all(tenants: dict[int, str], cluster: Application | None, version: tup
             entry.append(GroupRef(group_id, group_name))
             if entry[0] != group_tenant:
                 entry[0] = None  # groups of several tenants list this DN: impossible (refused on write)
+    media_types: dict[int, set[str]] = {tid: set() for tid in tenants}
+    for tenant_id, media_name in MediaType.objects.filter(tenant_id__in=tenant_ids).values_list("tenant_id", "name"):
+        media_types[tenant_id].add(media_name)
     clusters = _clusters(tenants, cluster)
 
     cluster_goals: dict[int, tuple[float | None, list[str]]] = {}
@@ -357,17 +337,24 @@ def _load_all(tenants: dict[int, str], cluster: Application | None, version: tup
         problems = list(problems)
         if error:
             problems.append(f"Cluster '{name}': {error}; the default goal {DEFAULT_GOAL_PCT:g} is used instead.")
-            logger.warning("Cluster '%s': %s; using the default goal %g.", name, error, DEFAULT_GOAL_PCT)
+            if _reported_clusters.get(tenant_id) != (name, raw):
+                logger.warning("Cluster '%s': %s; using the default goal %g.", name, error, DEFAULT_GOAL_PCT)
+            _reported_clusters[tenant_id] = (name, raw)
+        else:
+            _reported_clusters.pop(tenant_id, None)
         cluster_goals[tenant_id] = (goal, problems)
 
     targets: dict[int, dict[str, Target]] = {tid: {} for tid in tenants}
     skipped: dict[int, list[Skipped]] = {tid: [] for tid in tenants}
+    # Skipped queues are logged once per change of the row or its reason (ours): (id, modified, reason) seen.
+    reported = {tid: {} for tid in tenants}
+    logged = dict.fromkeys(tenants, 0)
+    unlogged = dict.fromkeys(tenants, 0)
     by_name_then_id = itemgetter(1, 0)
     no_groups = "no enabled agent group lists it among its origination DNs"
-    for queue_id, tenant_id, number, switch, raw_media, raw_goal in _rows(queues):
-        media, error = parse_media(raw_media)
-        if error is None:
-            goal, error = parse_goal(raw_goal)
+    for queue_id, tenant_id, number, switch, raw_media, raw_goal, modified in _rows(queues):
+        media, goal, problems = check_queue_pacing(raw_media, raw_goal, media_types[tenant_id], tenants[tenant_id])
+        error = "; ".join(problems) if problems else None
         if error is None:
             entry = groups.get(queue_id)
             if entry is None or entry[0] != tenant_id:
@@ -381,9 +368,15 @@ def _load_all(tenants: dict[int, str], cluster: Application | None, version: tup
         if error is not None:
             ref = QueueRef(queue_id, number, switch)
             skipped[tenant_id].append(Skipped(number, error, ref))
-            if len(skipped[tenant_id]) <= MAX_LOGGED_SKIPS:
-                logger.warning("Virtual queue '%s' (switch '%s', tenant '%s') is not a pacing target: %s.",
-                               number, switch, tenants[tenant_id], error)
+            stamp = (modified, error)
+            reported[tenant_id][queue_id] = stamp
+            if _reported.get(tenant_id, {}).get(queue_id) != stamp:
+                if logged[tenant_id] < MAX_LOGGED_SKIPS:
+                    logged[tenant_id] += 1
+                    logger.warning("Virtual queue '%s' (switch '%s', tenant '%s') is not a pacing target: %s.",
+                                   number, switch, tenants[tenant_id], error)
+                else:
+                    unlogged[tenant_id] += 1
             continue
         source = "queue"
         if goal is None:
@@ -396,11 +389,13 @@ def _load_all(tenants: dict[int, str], cluster: Application | None, version: tup
         targets[tenant_id][name] = Target(name, tenants[tenant_id], QueueRef(queue_id, number, switch), media,
                                           tuple(members), goal, source)
 
+    with _cache_lock:
+        _reported.update(reported)
     result = {}
     for tenant_id, tenant_name in tenants.items():
-        if len(skipped[tenant_id]) > MAX_LOGGED_SKIPS:
+        if unlogged[tenant_id]:
             logger.warning("... and %d more virtual queues of tenant '%s' are not pacing targets (the config doctor "
-                           "lists them all).", len(skipped[tenant_id]) - MAX_LOGGED_SKIPS, tenant_name)
+                           "lists them all).", unlogged[tenant_id], tenant_name)
         by_name = dict(sorted(targets[tenant_id].items()))
         result[tenant_id] = Discovery(
             tenant=tenant_name, tenant_id=tenant_id, cluster=clusters[tenant_id][0],

@@ -1,8 +1,9 @@
 """Switching: switches, DNs and the virtual queues pacing targets are built on."""
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.db.models import Q
 
+from .. import pacing_options
 from ..models import DN, DNType, Switch, VirtualQueue
 from .base import ConfigObjectAdmin, RelatedExistsFilter, options_value
 
@@ -68,6 +69,23 @@ class DNAdminBase(ConfigObjectAdmin):
             if tenant.isascii() and tenant.isdigit() and int(tenant) <= 2**63 - 1:
                 queryset = queryset.filter(tenant_id=int(tenant))
         return queryset.select_related("switch"), may_have_duplicates
+
+    def _warn(self, request, obj) -> None:
+        """Saved, but said: a pacing virtual queue whose alias differs from its number (configdb.pacing_options)."""
+        for warning in pacing_options.queue_warnings(obj):
+            self.message_user(request, warning, messages.WARNING)
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        self._warn(request, obj)
+
+    def import_options_view(self, request, object_id, field):
+        response = super().import_options_view(request, object_id, field)
+        if request.method == "POST" and response.status_code == 302:  # imported: the options may add a pacing section
+            obj = self.get_object(request, object_id)
+            if obj is not None:
+                self._warn(request, obj)
+        return response
 
 
 @admin.register(DN)

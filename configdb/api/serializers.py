@@ -8,7 +8,7 @@ from django.db import models, transaction
 from rest_framework import serializers
 from rest_framework.validators import UniqueValidator
 
-from .. import services
+from .. import pacing_options, services
 from ..models import (
     DN,
     AgentGroup,
@@ -45,6 +45,8 @@ class ConfigObjectSerializer(serializers.ModelSerializer):
 
     serializer_related_field = NaturalKeyRelatedField
     url = serializers.SerializerMethodField()
+    #: fields that are only ever output (computed advice, not stored): accepted and ignored in a request body
+    output_only_fields: tuple[str, ...] = ()
 
     def get_url(self, obj) -> str | None:
         return brief(obj, self.context.get("request"))["url"]
@@ -70,6 +72,8 @@ class ConfigObjectSerializer(serializers.ModelSerializer):
                 {f.name for f in meta.concrete_fields if isinstance(f, OptionsField)})
 
     def to_internal_value(self, data):
+        if isinstance(data, dict) and self.output_only_fields:
+            data = {k: v for k, v in data.items() if k not in self.output_only_fields}
         if isinstance(data, dict):
             writable = {name for name, field in self.fields.items() if not field.read_only}
             unknown = sorted(str(k) for k in data if k not in writable and k not in self.fields)
@@ -235,19 +239,30 @@ class SwitchSerializer(ConfigObjectSerializer):
         read_only_fields = ["created", "modified"]
 
 
-class DNSerializer(ConfigObjectSerializer):
+class DNWarningsMixin(serializers.Serializer):
+    # What is saved but worth saying (ours, docs/api.md): a pacing virtual queue whose alias differs from its number.
+    warnings = serializers.SerializerMethodField(
+        help_text="Advice on what was saved, e.g. a pacing virtual queue whose alias differs from its number "
+                  "(abandoned statistics stay 0). Output only; empty when there is none.")
+    output_only_fields = ("warnings",)
+
+    def get_warnings(self, obj) -> list[str]:
+        return pacing_options.queue_warnings(obj)
+
+
+class DNSerializer(DNWarningsMixin, ConfigObjectSerializer):
     class Meta:
         model = DN
         fields = ["id", "url", "tenant", "folder", "state", "created", "modified", "switch", "number", "dn_type",
-                  "alias", "association", "register", "route_type", "options"]
+                  "alias", "association", "register", "route_type", "options", "warnings"]
         read_only_fields = ["created", "modified", "tenant"]  # a DN's tenant is its switch's
 
 
-class VirtualQueueSerializer(ConfigObjectSerializer):
+class VirtualQueueSerializer(DNWarningsMixin, ConfigObjectSerializer):
     class Meta:
         model = VirtualQueue
         fields = ["id", "url", "tenant", "folder", "state", "created", "modified", "switch", "number", "dn_type",
-                  "alias", "association", "register", "route_type", "options"]
+                  "alias", "association", "register", "route_type", "options", "warnings"]
         read_only_fields = ["created", "modified", "tenant", "dn_type"]  # dn_type: always Virtual Queue
 
 

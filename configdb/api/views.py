@@ -112,7 +112,7 @@ class ConfigObjectViewSet(IdInRangeMixin, viewsets.ModelViewSet):
         data = self.get_serializer(instance).data
         warnings = services.sealed_secret_warnings(instance)
         if warnings:  # a stored secret that does not decrypt: masked like any secret, and said so here
-            data = {**data, "warnings": warnings}
+            data = {**data, "warnings": [*data.get("warnings", ()), *warnings]}
         return Response(data)
 
     def update(self, request, *args, **kwargs):

@@ -3,6 +3,7 @@
 from django.core.exceptions import ValidationError
 from django.db import models
 
+from .. import pacing_options
 from .base import ConfigObject, FolderType, RestrictedManager
 from .fields import OptionsField
 
@@ -129,7 +130,20 @@ class DN(ConfigObject):
         # The owning tenant is derived from the switch, so it is never asked for.
         if self.switch_id and not self.tenant_id:
             self.tenant_id = self.switch.tenant_id
-        super().clean_fields(exclude)
+        errors: dict[str, list] = {}
+        try:
+            super().clean_fields(exclude)
+        except ValidationError as exc:
+            errors = exc.update_error_dict(errors)
+        # A virtual queue's pacing options: the rule target discovery applies (configdb/pacing_options.py), here
+        # so that every path that validates (admin, options import, API, configuration import) refuses what
+        # discovery would skip. Checked with the field (a form that leaves the options out is not asked).
+        if not (exclude and "options" in exclude) and "options" not in errors:
+            problems = pacing_options.queue_problems(self)
+            if problems:
+                errors["options"] = problems
+        if errors:
+            raise ValidationError(errors)
 
     def clean(self):
         if self.switch_id and self.tenant_id != self.switch.tenant_id:

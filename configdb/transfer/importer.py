@@ -534,9 +534,10 @@ class _Importer:
         self._write_simple("application-templates")
         self._write_applications()
         self._write_simple("switches")
+        # media types before the DNs: a virtual queue's pacing/media must name one of its tenant's
+        self._write_simple("media-types")
         self._write_simple("dns")
         self._write_simple("virtual-queues")
-        self._write_simple("media-types")
         self._write_simple("skills")
         self._write_persons()
         self._write_agent_groups()

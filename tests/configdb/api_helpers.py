@@ -77,7 +77,9 @@ def names(rows: list[dict], field: str = "name") -> list:
 def other_tenant_objects(other: Tenant) -> dict:
     """A few objects owned by another tenant ("Other"), so scoping has something to hide."""
     switch = services.save_object(Switch(tenant=other, name="OtherSwitch"))
-    from configdb.models import VirtualQueue
+    from configdb.models import MediaType, VirtualQueue
+
+    services.save_object(MediaType(tenant=other, name="chat"))  # a pacing queue's media is one of its tenant's
 
     queue = services.save_object(VirtualQueue(tenant=other, switch=switch, number="Other Queue", alias="Other Queue",
                                               options={"pacing": {"media": "chat"}}))
@@ -106,8 +108,9 @@ def walk_strings(value):
 
 def minimal_config(tenant: Tenant) -> dict:
     """A few of the demo's objects, much faster to make than the whole demo: host demosrv,
-    Stat_Server (port default), MultiMediaSwitch and the virtual queue Proactive Chat."""
-    from configdb.models import Application, Host, Port, VirtualQueue
+    Stat_Server (port default), MultiMediaSwitch, the media types chat and voice and the virtual queue
+    Proactive Chat."""
+    from configdb.models import Application, Host, MediaType, Port, VirtualQueue
 
     host = services.save_object(Host(tenant=tenant, name="demosrv"))
     template = services.save_object(ApplicationTemplate(tenant=tenant, name="Stat_Server_85",
@@ -116,6 +119,8 @@ def minimal_config(tenant: Tenant) -> dict:
                                             working_directory=".", command_line="."))
     services.save_object(Port(application=stat, port_id="default", port=7000))
     switch = services.save_object(Switch(tenant=tenant, name="MultiMediaSwitch"))
+    for media in ("chat", "voice"):
+        MediaType.objects.get_or_create(tenant=tenant, name=media)
     queue = services.save_object(VirtualQueue(tenant=tenant, switch=switch, number="Proactive Chat",
                                               alias="Proactive Chat", options={"pacing": {"media": "chat"}}))
     return {"host": host, "stat": stat, "switch": switch, "queue": queue}

@@ -767,9 +767,10 @@ def test_the_admin_index_links_the_nodes_page(world, spec, rc):
 
 def test_targets_of_two_tenants_with_the_same_name_are_posted_once(world, spec, rc, other_tenant):
     from configdb import services
-    from configdb.models import AgentGroup, Switch, VirtualQueue
+    from configdb.models import AgentGroup, MediaType, Switch, VirtualQueue
 
     switch = services.save_object(Switch(tenant=other_tenant, name="OtherSwitch"))
+    services.save_object(MediaType(tenant=other_tenant, name="chat"))
     queue = services.save_object(VirtualQueue(tenant=other_tenant, switch=switch, number="Proactive Chat",
                                               options={"pacing": {"media": "chat"}}))
     group = services.save_object(AgentGroup(tenant=other_tenant, name="Theirs"))

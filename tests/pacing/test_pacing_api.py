@@ -11,7 +11,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from configdb import services
-from configdb.models import AgentGroup, Switch, Tenant, VirtualQueue
+from configdb.models import AgentGroup, MediaType, Switch, Tenant, VirtualQueue
 from pacing import redis as pacing_redis
 from pacing import targets
 from pacing.stats import StatsStore
@@ -54,6 +54,7 @@ def other(demo):
     """A second tenant with one pacing target, "Their Queue - email"."""
     tenant = Tenant.objects.create(name="Other")
     switch = services.save_object(Switch(tenant=tenant, name="OtherSwitch"))
+    services.save_object(MediaType(tenant=tenant, name="email"))
     queue = services.save_object(VirtualQueue(tenant=tenant, switch=switch, number="Their Queue",
                                               options={"pacing": {"media": "email", "optimizationGoal": "10"}}))
     group = services.save_object(AgentGroup(tenant=tenant, name="Their Group"))
@@ -193,6 +194,7 @@ def test_query_count_does_not_grow_with_tenants(admin, demo):
     for number in range(3):
         tenant = Tenant.objects.create(name=f"T{number}")
         switch = services.save_object(Switch(tenant=tenant, name="S"))
+        services.save_object(MediaType(tenant=tenant, name="chat"))
         queue = services.save_object(VirtualQueue(tenant=tenant, switch=switch, number="Q",
                                                   options={"pacing": {"media": "chat"}}))
         services.save_object(AgentGroup(tenant=tenant, name="G")).origination_dns.add(queue)

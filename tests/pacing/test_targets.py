@@ -17,6 +17,7 @@ from configdb.models import (
     ApplicationType,
     DNType,
     Host,
+    MediaType,
     OriginationDN,
     State,
     Switch,
@@ -33,13 +34,31 @@ def _fresh_cache():
     t.clear_cache()
 
 
-def queue(tenant, number, media="chat", goal=None, switch=None, **extra):
+def media_types(tenant, *names):
+    for name in names:
+        MediaType.objects.get_or_create(tenant=tenant, name=name)
+
+
+def _queue(tenant, number, media, goal, switch, extra) -> VirtualQueue:
     switch = switch or Switch.objects.get_or_create(tenant=tenant, name="MultiMediaSwitch")[0]
     pacing = {"media": media} if media is not None else {}
     if goal is not None:
         pacing["optimizationGoal"] = goal
-    return services.save_object(VirtualQueue(tenant=tenant, switch=switch, number=number, alias=number,
-                                             options={"pacing": pacing}, **extra))
+    return VirtualQueue(tenant=tenant, switch=switch, number=number, alias=number, options={"pacing": pacing},
+                        **extra)
+
+
+def queue(tenant, number, media="chat", goal=None, switch=None, **extra):
+    """A queue saved through the services (validated: its media type is made first)."""
+    media_types(tenant, media)
+    return services.save_object(_queue(tenant, number, media, goal, switch, extra))
+
+
+def legacy_queue(tenant, number, media="chat", goal=None, switch=None, **extra):
+    """A queue as a row written before the pacing options were validated (Model.save: no full_clean)."""
+    q = _queue(tenant, number, media, goal, switch, extra)
+    q.save()
+    return q
 
 
 def group(tenant, name, *queues, **extra):
@@ -144,19 +163,20 @@ BAD = [
     ("chat voice", None, "lists several media types"),
     ('["chat", "voice"]', None, "lists several media types"),
     ('["chat"]', None, "lists several media types"),
-    ("", None, "pacing/media is empty"),
-    ("   ", None, "pacing/media is empty"),
-    (None, None, "no media option"),
+    ("", None, "pacing/media: empty"),
+    ("   ", None, "pacing/media: empty"),
+    (None, None, "pacing/media: missing"),
     ("chat!", None, "is not a media type name"),
+    ("fax", None, "pacing/media: 'fax' is not a media type of tenant 'Environment' (its media types: chat)"),
     ("chat", "abc", "is not a number"),
     ("chat", "NaN", "is not a number"),
     ("chat", "nan", "is not a number"),
     ("chat", "inf", "is not a number"),
     ("chat", "-inf", "is not a number"),
-    ("chat", "1e999", "outside 0 to 100"),
-    ("chat", "101", "outside 0 to 100"),
-    ("chat", "100.5", "outside 0 to 100"),
-    ("chat", "-1", "outside 0 to 100"),
+    ("chat", "1e999", "pacing/optimizationGoal: '1e999' is not a number between 0 and 100"),
+    ("chat", "101", "pacing/optimizationGoal: '101' is not a number between 0 and 100 (it is above 100)"),
+    ("chat", "100.5", "above 100"),
+    ("chat", "-1", "below 0"),
     ("chat", "3%", "is not a number"),
     ("chat", "3_0", "is not a number"),
 ]
@@ -165,7 +185,7 @@ BAD = [
 @pytest.mark.parametrize(("media", "goal", "reason"), BAD)
 def test_unusable_pacing_options_skip_the_queue_with_a_logged_reason(env_tenant, caplog, media, goal, reason):
     good = queue(env_tenant, "Good")
-    bad = queue(env_tenant, "Broken Queue", media=media, goal=goal)
+    bad = legacy_queue(env_tenant, "Broken Queue", media=media, goal=goal)
     group(env_tenant, "G", good, bad)
     with caplog.at_level(logging.WARNING, logger="pacing.targets"):
         discovery = t.discover(env_tenant)
@@ -257,6 +277,7 @@ def test_a_disabled_cluster_does_not_serve(env_tenant):
 
 
 def _bulk(tenant, count: int, prefix: str) -> None:
+    media_types(tenant, "chat", "voice")
     switch = Switch.objects.get_or_create(tenant=tenant, name="MultiMediaSwitch")[0]
     queues = DN.objects.bulk_create([
         DN(tenant=tenant, switch=switch, number=f"{prefix}{i:04d}", dn_type=DNType.VIRTUAL_QUEUE,
@@ -279,15 +300,16 @@ def test_constant_number_of_queries_whatever_the_size(env_tenant, other_tenant):
     assert len(d_small.targets) + len(d_small.skipped) == 10
     assert len(d_large.targets) + len(d_large.skipped) == 200
     assert len(d_large.skipped) == 3 + 63  # every third queue lists two media
-    assert len(small.captured_queries) == len(large.captured_queries) == 3  # queues, origination DNs, cluster
+    # queues, origination DNs, media types, cluster
+    assert len(small.captured_queries) == len(large.captured_queries) == 4
     tenants = list(Tenant.objects.all())
     with CaptureQueriesContext(connection) as many:
         both = t.discover_many(tenants, use_cache=False)
-    assert len(many.captured_queries) == 3 and len(both) == 2
+    assert len(many.captured_queries) == 4 and len(both) == 2
     cluster = Application.objects.get(name="Cluster")
     with CaptureQueriesContext(connection) as passed:
         t.discover(env_tenant, cluster, use_cache=False)
-    assert len(passed.captured_queries) == 2
+    assert len(passed.captured_queries) == 3
 
 
 # --- cache --------------------------------------------------------------------------------------------------
@@ -301,6 +323,7 @@ def test_cached_until_the_configuration_changes(env_tenant, django_assert_num_qu
         assert t.discover(env_tenant) is first
 
     q.options = {"pacing": {"media": "voice"}}
+    media_types(env_tenant, "voice")
     services.save_object(q)
     assert t.discover(env_tenant).names == ["Q - voice"]
 
@@ -319,6 +342,7 @@ def test_cached_until_the_configuration_changes(env_tenant, django_assert_num_qu
 def test_a_change_in_another_process_is_seen_through_the_history(env_tenant):
     q = queue(env_tenant, "Q")
     group(env_tenant, "G", q)
+    media_types(env_tenant, "email")
     assert t.discover(env_tenant).names == ["Q - chat"]
     # What another process's write leaves here: a history row, no signal in this process.
     DN.objects.filter(pk=q.pk).update(options={"pacing": {"media": "email"}})
@@ -334,6 +358,7 @@ def test_the_time_to_live_catches_writes_without_signals(env_tenant, settings):
     q = queue(env_tenant, "Q")
     group(env_tenant, "G", q)
     assert t.discover(env_tenant).names == ["Q - chat"]
+    media_types(env_tenant, "email")
     DN.objects.filter(pk=q.pk).update(options={"pacing": {"media": "email"}})
     settings.PACING_TARGETS_CACHE_TTL_S = 0
     assert t.discover(env_tenant).names == ["Q - email"]
