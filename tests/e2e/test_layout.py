@@ -2,9 +2,10 @@
 
 The pages come from the admin's registry, not from a list kept here, so a model, a column or an inline
 added later is walked too: for every registered model its list page and the change page of each of its
-demo objects (up to ``PER_MODEL``) and the history page of the first, or its add page where it has none. Each page is kept as a full-page
-screenshot in ``PACING_SCREENSHOTS_DIR`` (default ``artifacts/screenshots/`` of the checkout; `.ci/run`
-prints it), one folder per database so the SQLite and PostgreSQL runs do not overwrite each other.
+demo objects (up to ``PER_MODEL``) and the history page of the first, or its add page where it has none.
+Each page is kept as a full-page screenshot in ``PACING_SCREENSHOTS_DIR`` (default ``artifacts/screenshots/``
+of the checkout; `.ci/run` prints it), one folder per database so the SQLite and PostgreSQL runs do not
+overwrite each other.
 """
 
 from __future__ import annotations
