@@ -170,6 +170,27 @@ def queue_problems(dn) -> list[str]:
     return list(check_queue_pacing(section.get(MEDIA), section.get(GOAL), media_types, tenant).problems)
 
 
+def queues_using_media(tenant_id: int, name: str) -> list[str]:
+    """The numbers of the tenant's virtual queues whose pacing/media names ``name`` (read as discovery reads it,
+    with :func:`parse_media`): a media type they pace on cannot be renamed, moved or deleted (ours: the queues
+    would drop out of pacing, and could not be saved again until their options were changed)."""
+    from django.db.models.fields.json import KT
+
+    from .models import DN, DNType
+
+    rows = (DN._base_manager.filter(tenant_id=tenant_id, dn_type=DNType.VIRTUAL_QUEUE,
+                                    options__pacing__has_key=MEDIA)
+            .annotate(media=KT(f"options__{SECTION}__{MEDIA}")).values_list("number", "media"))
+    return sorted(number for number, raw in rows if parse_media(raw)[0] == name)
+
+
+def media_in_use_message(name: str, queues: list[str]) -> str:
+    listed = ", ".join(f"'{q}'" for q in queues[:_LISTED_MEDIA])
+    more = f" and {len(queues) - _LISTED_MEDIA} more" if len(queues) > _LISTED_MEDIA else ""
+    return (f"Media type '{name}' is the {MEDIA_PATH} of virtual queues of its tenant ({listed}{more}): "
+            f"change their {MEDIA_PATH} first.")
+
+
 def queue_warnings(dn) -> list[str]:
     """What to tell after saving a DN: a pacing virtual queue whose alias differs from its number."""
     if _pacing_section(dn) is None:

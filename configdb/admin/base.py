@@ -15,6 +15,7 @@ from django.contrib.admin.utils import flatten_fieldsets, unquote
 from django.contrib.admin.views.autocomplete import AutocompleteJsonView
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
 from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
@@ -312,10 +313,31 @@ class ServiceSaveMixin:
             services.delete_object(obj, user=request.user)
 
     def delete_queryset(self, request, queryset):
-        # The "Delete selected" action: each object through the service (grant, history).
-        for obj in queryset:
-            with contextlib.suppress(services.ObjectGone):
-                services.delete_object(obj, user=request.user)
+        # The "Delete selected" action: each object through the service (grant, history), all or none: an
+        # object that refuses (a media type pacing queues use) undoes the others (changelist_view says why).
+        with transaction.atomic():
+            for obj in queryset:
+                with contextlib.suppress(services.ObjectGone):
+                    services.delete_object(obj, user=request.user)
+
+    def delete_view(self, request, object_id, extra_context=None):
+        try:
+            return super().delete_view(request, object_id, extra_context)
+        except ValidationError as exc:  # the object refuses to go (Model.delete): said on its page, not a 500
+            self.message_user(request, f"Nothing was deleted: {_problem(exc)}", messages.ERROR)
+            opts = self.model._meta
+            return HttpResponseRedirect(reverse(f"admin:{opts.app_label}_{opts.model_name}_change",
+                                                args=[object_id], current_app=self.admin_site.name))
+
+    def changelist_view(self, request, extra_context=None):
+        if request.method != "POST":  # a list is read outside any transaction (SQLite: no write lock)
+            return super().changelist_view(request, extra_context)
+        try:
+            with transaction.atomic():  # an action, and the admin log entries it writes, all or none
+                return super().changelist_view(request, extra_context)
+        except ValidationError as exc:
+            self.message_user(request, f"Nothing was changed: {_problem(exc)}", messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())
 
     def save_formset(self, request, form, formset, change):
         # Inline rows (ports, connections, skill levels, links) take the same path as the object.

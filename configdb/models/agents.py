@@ -6,6 +6,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
+from .. import pacing_options
 from .base import ConfigObject, FieldNamedConstraints, FolderType
 from .fields import OptionsField
 
@@ -30,6 +31,28 @@ class MediaType(ConfigObject):
     def __str__(self):
         return self.name
 
+    def _stored(self) -> tuple[int, str] | None:
+        return type(self)._base_manager.filter(pk=self.pk).values_list("tenant_id", "name").first() \
+            if self.pk is not None else None
+
+    def clean(self):
+        """Renaming a media type, or moving it to another tenant, is refused while pacing queues name it."""
+        super().clean()
+        stored = None if self._state.adding else self._stored()
+        if stored is None or stored == (self.tenant_id, self.name):
+            return
+        queues = pacing_options.queues_using_media(*stored)
+        if queues:
+            field = "name" if stored[1] != self.name else "tenant"
+            raise ValidationError({field: pacing_options.media_in_use_message(stored[1], queues)})
+
+    def delete(self, *args, **kwargs):
+        """Refused while pacing queues name it, as a port in use is (configdb.pacing_options)."""
+        stored = self._stored()
+        queues = pacing_options.queues_using_media(*stored) if stored else []
+        if queues:
+            raise ValidationError(pacing_options.media_in_use_message(stored[1], queues))
+        return super().delete(*args, **kwargs)
 
 
 class Skill(ConfigObject):

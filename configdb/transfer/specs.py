@@ -131,9 +131,9 @@ SPECS: dict[str, Spec] = {spec.key: spec for spec in [
 LIST_KEYS = tuple(SPECS)
 OBJECT_KEYS = ("tenant", *LIST_KEYS)
 #: the order objects are deleted in by a replace: dependents first
-DELETE_ORDER = ("transactions", "alarm-conditions", "agent-groups", "persons", "skills", "media-types",
-                "virtual-queues", "dns", "switches", "database-access-points", "applications",
-                "application-templates", "hosts", "folders")
+DELETE_ORDER = ("transactions", "alarm-conditions", "agent-groups", "persons", "skills", "virtual-queues", "dns",
+                "media-types", "switches", "database-access-points", "applications", "application-templates",
+                "hosts", "folders")                # media types after the queues whose pacing/media names them
 NOUNS = {"folder": "folder", "host": "host", "template": "application template", "application": "application",
          "switch": "switch", "dn": "DN", "mediatype": "media type", "skill": "skill", "person": "person",
          "agentgroup": "agent group", "alarmcondition": "alarm condition", "transaction": "transaction"}

@@ -270,3 +270,100 @@ def test_config_import_of_a_new_tenant_creates_its_media_types_before_its_queues
     document["objects"]["virtual-queues"].pop()
     run_import(write(tmp_path, document))
     assert VirtualQueue.objects.get(tenant__name="Copy", number="Q").options == pacing("chat", "3")
+
+
+# --- a media type pacing queues name ----------------------------------------------------------------------------
+
+
+IN_USE = "Media type 'chat' is the pacing/media of virtual queues of its tenant ('Proactive Chat'): change their " \
+         "pacing/media first."
+
+
+def test_a_media_type_queues_pace_on_cannot_be_renamed_moved_or_deleted(demo, other_tenant):
+    chat = MediaType.objects.get(tenant=demo, name="chat")
+    chat.name = "webchat"
+    with pytest.raises(ValidationError) as renamed:
+        services.save_object(chat)
+    assert renamed.value.message_dict == {"name": [IN_USE]}
+    chat = MediaType.objects.get(tenant=demo, name="chat")
+    chat.tenant = other_tenant
+    with pytest.raises(ValidationError) as moved:
+        services.save_object(chat)
+    assert "tenant" in moved.value.message_dict  # its persons refer to it too (services.check_move)
+    sms = services.save_object(MediaType(tenant=demo, name="sms"))
+    services.save_object(VirtualQueue(switch=Switch.objects.get(name="MultiMediaSwitch"), number="SMS", alias="SMS",
+                                      options=pacing("sms", "3")))
+    sms.tenant = other_tenant
+    with pytest.raises(ValidationError) as moved:
+        services.save_object(sms)
+    assert moved.value.message_dict == {"tenant": [IN_USE.replace("'chat'", "'sms'").replace("Proactive Chat", "SMS")]}
+    chat = MediaType.objects.get(tenant=demo, name="chat")
+    with pytest.raises(ValidationError) as deleted:
+        services.delete_object(chat)
+    assert deleted.value.messages == [IN_USE]
+    assert MediaType.objects.filter(tenant=demo, name="chat").exists()
+    # its display name may change; a media type no queue paces on may be renamed and deleted
+    chat.display_name = "Web chat"
+    services.save_object(chat)
+    email = MediaType.objects.get(tenant=demo, name="email")
+    email.name = "mail"
+    services.save_object(email)
+    services.delete_object(email)
+    # once the queue paces on another media type, chat is free
+    vq = VirtualQueue.objects.get(number="Proactive Chat")
+    vq.options = pacing("voice", "3")
+    services.save_object(vq)
+    services.delete_object(chat)
+
+
+def test_the_api_answers_400_for_a_media_type_in_use(client, demo):
+    chat = MediaType.objects.get(tenant=demo, name="chat")
+    deleted = send(client, "delete", url("media-types", chat.pk))
+    assert deleted.status_code == 400, deleted.content
+    assert IN_USE in str(body(deleted))
+    renamed = send(client, "patch", url("media-types", chat.pk), {"name": "webchat"})
+    assert renamed.status_code == 400, renamed.content
+    assert body(renamed)["name"] == [IN_USE]
+    assert MediaType.objects.filter(pk=chat.pk, name="chat").exists()
+
+
+def test_the_admin_says_why_a_media_type_in_use_stays(admin_client, demo):
+    chat = MediaType.objects.get(tenant=demo, name="chat")
+    email = MediaType.objects.get(tenant=demo, name="email")
+    deleted = admin_client.post(reverse("admin:configdb_mediatype_delete", args=[chat.pk]), {"post": "yes"},
+                                follow=True)
+    assert deleted.status_code == 200
+    assert f"Nothing was deleted: {IN_USE}" in [str(m) for m in deleted.context["messages"]]
+    # the "Delete selected" action: all or none
+    action = admin_client.post(reverse("admin:configdb_mediatype_changelist"),
+                               {"action": "delete_selected", "_selected_action": [email.pk, chat.pk], "post": "yes"},
+                               follow=True)
+    assert action.status_code == 200
+    assert f"Nothing was changed: {IN_USE}" in [str(m) for m in action.context["messages"]]
+    assert set(MediaType.objects.filter(pk__in=[chat.pk, email.pk]).values_list("name", flat=True)) == {"chat",
+                                                                                                           "email"}
+    renamed = admin_client.post(reverse("admin:configdb_mediatype_change", args=[chat.pk]),
+                                {"name": "webchat", "display_name": "", "folder": "", "state": chat.state})
+    assert renamed.status_code == 200  # the form again, with the error on the name
+    assert IN_USE in renamed.content.decode().replace("&#x27;", "'")
+    assert MediaType.objects.get(pk=chat.pk).name == "chat"
+
+
+def test_config_import_with_replace_keeps_a_media_type_in_use(demo, tmp_path):
+    """A replace that drops a media type a kept queue paces on fails and writes nothing; one that drops the
+    queue too deletes both (the queues go first)."""
+    services.save_object(MediaType(tenant=demo, name="sms"))
+    services.save_object(VirtualQueue(switch=Switch.objects.get(name="MultiMediaSwitch"), number="SMS", alias="SMS",
+                                      options=pacing("sms", "3")))
+    _text, document = export()
+    document["objects"]["media-types"] = [m for m in document["objects"]["media-types"] if m["name"] != "sms"]
+    last = ObjectChange.objects.order_by("-pk").values_list("pk", flat=True).first()
+    message, errors = failing_import(write(tmp_path, document), "--replace")
+    assert message.startswith("Nothing was imported"), message
+    assert any("sms" in e and "pacing/media" in e for e in errors), errors
+    assert not ObjectChange.objects.filter(pk__gt=last).exists()
+    assert MediaType.objects.filter(tenant=demo, name="sms").exists()
+    document["objects"]["virtual-queues"] = [q for q in document["objects"]["virtual-queues"] if q["number"] != "SMS"]
+    run_import(write(tmp_path, document), "--replace")
+    assert not MediaType.objects.filter(tenant=demo, name="sms").exists()
+    assert not DN.objects.filter(tenant=demo, number="SMS").exists()
