@@ -280,6 +280,12 @@ CELERY_TASK_IGNORE_RESULT = True
 # Background configuration imports go to their own queue, which every pacing node consumes (pacingsite/celery.py).
 CELERY_TASK_ROUTES = {"configdb.import_job": {"queue": "configdb.jobs"}}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# No ack emulation on the Redis broker. Every task here acks when a node receives it (no acks_late: a pacing
+# cycle is worth nothing a second later, and an import job records its own state), so kombu's emulation only
+# adds a Redis round trip per ack, and an ack that fails while Redis is down leaves a message "unacked" that
+# kombu 5.x then tries to restore while it closes the connection, and that crashes the worker ("Unrecoverable
+# error: 'NoneType' object has no attribute 'hostname'"; tests/chaos/test_failover.py::test_redis_restart).
+CELERY_BROKER_TRANSPORT_OPTIONS = {"ack_emulation": False}
 
 # Upload limits: an options file or template is small; refuse anything large before parsing it. A form may
 # still carry the largest object the model allows: the admin's options editor posts three fields per row
