@@ -46,11 +46,16 @@ class PacingAdminSite(admin.AdminSite):
 
     def get_urls(self):
         from pacing.admin_views import nodes_view
+        from provisioning.admin_views import doctor_view
 
         def nodes(request):
             return nodes_view(request, self)
 
+        def doctor(request):
+            return doctor_view(request, self)
+
         return [path("pacing/nodes/", self.admin_view(nodes), name="pacing-nodes"),
+                path("pacing/doctor/", self.admin_view(doctor), name="pacing-doctor"),
                 path("section/<slug:slug>/", self.admin_view(self.section_view), name="gax-section"),
                 *super().get_urls()]
 
@@ -65,12 +70,15 @@ class PacingAdminSite(admin.AdminSite):
         return TemplateResponse(request, "admin/app_index.html", context)
 
     def _pacing_section(self) -> dict:
-        """A read-only page, not a model: the pacing nodes (pacing/admin_views.py)."""
+        """Read-only pages, not models: the pacing nodes (pacing/admin_views.py) and the config doctor
+        (provisioning/admin_views.py)."""
         url = reverse("admin:pacing-nodes", current_app=self.name)
+        perms = {"view": True, "add": False, "change": False, "delete": False}
+        pages = [("Pacing nodes", "PacingNodes", url),
+                 ("Config doctor", "ConfigDoctor", reverse("admin:pacing-doctor", current_app=self.name))]
         return {"name": "Pacing", "app_label": "pacing", "app_url": url, "has_module_perms": True,
-                "models": [{"name": "Pacing nodes", "object_name": "PacingNodes", "admin_url": url, "add_url": None,
-                            "view_only": True, "perms": {"view": True, "add": False, "change": False,
-                                                         "delete": False}}]}
+                "models": [{"name": name, "object_name": object_name, "admin_url": page_url, "add_url": None,
+                            "view_only": True, "perms": dict(perms)} for name, object_name, page_url in pages]}
 
     def get_app_list(self, request, app_label=None):
         apps = super().get_app_list(request, app_label)

@@ -27,7 +27,7 @@ def favicon(request):
 
 
 api_v1 = ([path("pacing/", include("pacing.api.urls")), path("", include("alarms.api.urls")),
-           path("", include("configdb.api.urls"))], "api")
+           path("", include("provisioning.api.urls")), path("", include("configdb.api.urls"))], "api")
 
 urlpatterns = [
     path("", RedirectView.as_view(url="/admin/", permanent=False)),

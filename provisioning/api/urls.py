@@ -1,0 +1,9 @@
+"""Routes of the provisioning app under /api/v1/ (URL namespace "api")."""
+
+from django.urls import path
+
+from . import views
+
+urlpatterns = [
+    path("doctor/", views.DoctorView.as_view(), name="doctor"),
+]
