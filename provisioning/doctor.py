@@ -19,6 +19,7 @@ a look. ``manage.py doctor`` exits non-zero when there is an error.
 
 from __future__ import annotations
 
+import re
 import urllib.parse
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -288,6 +289,21 @@ def cluster_stat_servers(cfg):
                                 "make the other its backup.")
 
 
+@rule("CLUSTER_NO_MESSAGE_SERVER", INFO, "A pacing cluster without a Message Server connection")
+def cluster_no_message_server(cfg):
+    for cluster in cfg.clusters:
+        if not any(c.server.app_type == ApplicationType.MESSAGE_SERVER for c in cluster.app.connections.all()):
+            yield cluster.app, (f"Cluster '{cluster.app}' has no connection to a Message Server (optional): its "
+                                "alarms and network log reach no Message Server.")
+
+
+@rule("QUEUE_DISABLED", INFO, "A disabled virtual queue with a pacing section", "ours")
+def queue_disabled(cfg):
+    for queue in cfg.queues:
+        if queue.state != State.ENABLED and _pacing_section(queue) is not None:
+            yield queue, f"Virtual queue '{queue.number}' has a pacing section but is disabled: it is not paced."
+
+
 @rule("CLUSTER_NO_NODE", ERROR, "A pacing cluster without a node")
 def cluster_no_node(cfg):
     for cluster in cfg.clusters:
@@ -413,7 +429,7 @@ def hybrid_incomplete(cfg):
         try:  # secrets are checked for presence only: a stand-in, never the stored (encrypted) value
             config_from_options(_masked(txn.annex), good_cluster, refresh_period_s=1e9)
         except ConfigError as exc:
-            yield txn, f"{exc} (tenant '{txn.tenant}')."
+            yield txn, f"{_redacted(str(exc))} (tenant '{txn.tenant}')."
 
 
 @rule("HYBRID_URL_SHAPE", WARNING, "hybrid_integration URLs not of the shape the seed expects")
@@ -431,8 +447,8 @@ def hybrid_url_shape(cfg):
             problems = ([] if parts.scheme == "https" else ["is not https"]) + \
                 ([] if parts.path.rstrip("/") == tail.rstrip("/") else [f"does not end in {tail}"])
             if problems:
-                yield txn, (f"Transaction '{HYBRID}' general/{key} {value!r} {' and '.join(problems)}: the seed "
-                            f"expects https://[region_host]{tail}.")
+                yield txn, (f"Transaction '{HYBRID}' general/{key} {_redacted(value)!r} {' and '.join(problems)}: "
+                            f"the seed expects https://[region_host]{tail}.")
 
 
 @rule("HYBRID_PLACEMENT", WARNING, "hybrid_integration not of type List, without its alias, or outside Transactions")
@@ -499,6 +515,14 @@ def _masked(annex) -> dict:
     if isinstance(ewt, dict) and ewt.get("password") not in (None, ""):
         ewt["password"] = _STAND_IN
     return copy
+
+
+_USERINFO = re.compile(r"//[^/@\s]*@")
+
+
+def _redacted(text: str) -> str:
+    """``text`` with any ``user:password@`` of a URL hidden: a finding is shown to read-only users."""
+    return _USERINFO.sub("//***@", text)
 
 
 def _names(cfg: Config, tenant_ids: Iterable[int]) -> str:

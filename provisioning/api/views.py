@@ -9,7 +9,7 @@ any other parameter is refused (400), as the strict filters of the other routes 
 from __future__ import annotations
 
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions, views
 from rest_framework.response import Response
 
@@ -22,7 +22,8 @@ _PARAMS = {"severity", "code", "format"}
 class DoctorView(views.APIView):
     """Misconfigurations that keep pacing from working, each with its object and the admin page that fixes it."""
 
-    @extend_schema(operation_id="doctor_report", tags=["doctor"], responses={200: DoctorReportSerializer},
+    @extend_schema(operation_id="doctor_report", tags=["doctor"], responses={200: DoctorReportSerializer,
+                              400: OpenApiResponse(description="An unknown parameter, severity or code.")},
                    parameters=[OpenApiParameter("severity", OpenApiTypes.STR, enum=list(doctor.SEVERITIES)),
                                OpenApiParameter("code", OpenApiTypes.STR,
                                                 enum=sorted(r.code for r in doctor.RULES))])

@@ -169,6 +169,14 @@ def hybrid_not_a_list(env):
                                                                   folder=None)
 
 
+def no_message_server(env):
+    services.delete_object(Connection.objects.get(application__name=CLUSTER, server__name="Message_Server"))
+
+
+def queue_disabled(env):
+    services.set_state([queue()], "disabled")
+
+
 def alarm_missing(env):
     services.delete_object(AlarmCondition.objects.get(name=catalog.PACING_REQUESTS_FAILED))
 
@@ -197,6 +205,8 @@ CRAFTED = [
     ("HYBRID_INCOMPLETE", hybrid_bad_url, "hybrid_integration"),
     ("HYBRID_PLACEMENT", hybrid_not_a_list, "hybrid_integration"),
     ("ALARMS_MISSING", alarm_missing, "Environment"),
+    ("CLUSTER_NO_MESSAGE_SERVER", no_message_server, "cluster"),
+    ("QUEUE_DISABLED", queue_disabled, "queue"),
 ]
 #: rules the demo itself triggers (it runs on http, against the GPE simulator on 127.0.0.1, and the Stat Server has
 #: no pacing statistics until provisioning writes them)
@@ -366,3 +376,21 @@ def test_admin_page_for_a_read_only_staff_user(demo, other_tenant, client):
     response = client.get("/admin/pacing/doctor/")
     assert response.status_code == 200
     assert "STAT_SERVER_STATISTICS" not in response.content.decode()    # Environment's objects are not theirs
+
+
+def test_troubleshooting_doc_lists_every_rule():
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[2] / "docs" / "troubleshooting.md").read_text()
+    for r in doctor.RULES:
+        assert f"| `{r.code}` | {r.severity} |" in text, r.code
+
+
+def test_a_url_with_credentials_is_never_shown(demo):
+    Transaction.objects.filter(name="hybrid_integration").update(
+        annex={"general": {"base_auth_url": "ftp://user:s3cret@login.example.com/oauth/token",
+                           "base_service_url": "http://user:s3cret@api.example.com/api/"},
+               "ewt": {"client_id": "c", "password": "p"}})
+    findings = [f for f in doctor.run() if f.code.startswith("HYBRID_")]
+    assert {"HYBRID_INCOMPLETE", "HYBRID_URL_SHAPE"} <= codes(findings)
+    assert not any("s3cret" in f.message for f in findings)
