@@ -199,6 +199,7 @@ class _Work:
     """The plan and the writes that carry it out (run in order)."""
 
     plan: Plan
+    servers: list = field(default_factory=list)
     writes: list = field(default_factory=list)
 
 
@@ -297,6 +298,7 @@ def _plan(app: Application, cluster: Application, *, overwrite: bool, dry_run: b
     kind = "cluster" if app.pk == cluster.pk else "node"
     work = _Work(Plan(application=app.name, kind=kind, cluster=cluster.name, tenant=tenant.name,
                       stat_servers=[s.name for s in servers], overwrite=overwrite, dry_run=dry_run))
+    work.servers = servers
     _plan_conditions(work, tenant, overwrite)
     for server in servers:
         _plan_stat_server(work, server, overwrite)
@@ -316,10 +318,13 @@ def provision(app_name: str, *, user=None, overwrite: bool = False, dry_run: boo
     with transaction.atomic():
         app, cluster = resolve(app_name, user)
         work = _plan(app, cluster, overwrite=overwrite, dry_run=dry_run)
-        if dry_run or not work.writes:
-            work.plan.applied = not dry_run
+        if dry_run:
             return work.plan
         try:
+            # Refused even when there is nothing to change (as services.set_state is): applying is a write.
+            services.check_write(user, AlarmCondition(tenant=Tenant.objects.get(name=work.plan.tenant)))
+            for server in work.servers:
+                services.check_write(user, server)
             for write in work.writes:
                 write(user)
         except PermissionDenied as exc:
