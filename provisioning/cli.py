@@ -69,7 +69,7 @@ def parse(argv: list[str]) -> argparse.Namespace:
     if not args.app.strip():
         raise Failure("bad flags: -app must name the pacing application", EXIT_USAGE)
     if not 0 < args.timeout <= 3600:
-        raise Failure("bad flags: -timeout must be between 0 and 3600 seconds", EXIT_USAGE)
+        raise Failure("bad flags: -timeout must be above 0 and at most 3600 seconds", EXIT_USAGE)
     if args.password is not None and not args.user:
         raise Failure("bad flags: -password needs -user", EXIT_USAGE)
     return args

@@ -295,6 +295,8 @@ def _plan_stat_server(work: _Work, server: Application, overwrite: bool) -> None
 def _plan(app: Application, cluster: Application, *, overwrite: bool, dry_run: bool) -> _Work:
     tenant = served_tenant(cluster)
     servers = stat_servers(cluster)
+    if not dry_run:  # their options are rewritten from what is read here: no concurrent edit may slip between
+        servers = [services.lock(server) or server for server in servers]
     kind = "cluster" if app.pk == cluster.pk else "node"
     work = _Work(Plan(application=app.name, kind=kind, cluster=cluster.name, tenant=tenant.name,
                       stat_servers=[s.name for s in servers], overwrite=overwrite, dry_run=dry_run))
