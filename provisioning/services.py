@@ -63,9 +63,10 @@ class ProvisioningError(Exception):
 
 @dataclass(frozen=True)
 class Change:
-    """One planned write. ``action``: create, update (keys added to an existing object), replace (overwrite:
-    the stored values are lost) or delete (overwrite: a key we do not define). ``lost``: what the change
-    discards, one "what: old value" string each."""
+    """One planned write. ``action``: create (an object, or a section / key of the Stat Server's options, that
+    is missing) or replace (overwrite: the stored values are lost; a key we do not define is removed); ``keep``
+    in ``Plan.kept``: an existing object left alone. ``lost``: what a replace discards (for a keep: the stored
+    values that differ from ours), one string each."""
 
     action: str
     object_type: str
@@ -102,7 +103,7 @@ class Plan:
     applied: bool = False
 
     def counts(self) -> dict[str, int]:
-        counts = dict.fromkeys(("create", "update", "replace", "delete"), 0)
+        counts = dict.fromkeys(("create", "replace"), 0)
         for change in self.changes:
             counts[change.action] += 1
         return counts

@@ -42,7 +42,7 @@ class ProvisionRequestSerializer(serializers.Serializer):
 
 
 class ChangeSerializer(serializers.Serializer):
-    action = serializers.CharField(help_text="create, update, replace or delete (keep: in kept)")
+    action = serializers.CharField(help_text="create or replace (keep: in kept)")
     object_type = serializers.CharField()
     object = serializers.CharField()
     detail = serializers.CharField()
@@ -54,12 +54,10 @@ class ChangeSerializer(serializers.Serializer):
 
 class CountsSerializer(serializers.Serializer):
     create = serializers.IntegerField()
-    update = serializers.IntegerField()
     replace = serializers.IntegerField()
-    delete = serializers.IntegerField()
 
     class Meta:
-        fields = ("create", "update", "replace", "delete")
+        fields = ("create", "replace")
 
 
 class PlanSerializer(serializers.Serializer):

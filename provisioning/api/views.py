@@ -32,7 +32,7 @@ ERROR = OpenApiResponse(OpenApiTypes.OBJECT, description='{"<field>": ["…"]} o
 class ProvisionView(APIView):
     """Provision a pacing cluster or node: the PacingService alarm conditions and the Stat Server's statistics.
 
-    Answers the plan: every change (create / update / replace / delete, each naming its object and what it
+    Answers the plan: every change (create or replace, each naming its object and what it
     loses) and the existing objects left as they are. `dry_run`: the plan only, nothing written (a read-only
     grant suffices). Applying needs a read-write grant on every tenant written (403 otherwise, nothing written).
     """

@@ -63,7 +63,7 @@ def test_first_run_creates_everything_then_nothing(demo):
     plan = provision(NODE)
     assert (plan.kind, plan.cluster, plan.tenant, plan.stat_servers) == ("node", CLUSTER, "Environment",
                                                                        ["Stat_Server"])
-    assert plan.counts() == {"create": 1 + 5 + 3 + 1, "update": 0, "replace": 0, "delete": 0}
+    assert plan.counts() == {"create": 1 + 5 + 3 + 1, "replace": 0}
     objects = {c.object for c in plan.changes}
     assert "PacingService / GC Latency" in objects and "Stat_Server [PACS_VQ_Current]" in objects
     assert "Stat_Server [filters] PACS_Proactive_Interaction" in objects
