@@ -4,7 +4,8 @@ Objects are found by their natural key; a missing object is created through the 
 (so it is validated like any other), an existing one is left as the administrator has it, and
 missing links (ports, connections, tenants, origination DNs, agents) are added. Values the vendor
 never published (ports of Stat Server and Message Server, the demo agents, option values of the
-cluster) are ours. The alarm conditions are alarms/catalog.py's.
+cluster) are ours. The alarm conditions and the Stat Server's statistics are provisioning's
+(provisioning/services.py), which ``manage.py load_demo`` runs after this.
 """
 
 from __future__ import annotations
@@ -112,8 +113,8 @@ def _link(manager, objects) -> None:
 
 @transaction.atomic
 def load_demo(report: Report | None = None) -> Report:
-    """The seeds' example, without the alarm conditions: those come from alarms/catalog.py, which this
-    layer may not import (``manage.py load_demo`` adds them, alarms.services.provision_conditions)."""
+    """The seeds' example, without what provisioning writes (the alarm conditions, the Stat Server's
+    statistics): ``manage.py load_demo`` runs the provisioning service (provisioning/services.py) after this."""
     r = report if report is not None else Report()
     env = ensure(r, Tenant, {"name": "Environment"}, {"description": "The service provider's tenant."})
 

@@ -1,0 +1,1 @@
+"""REST API of provisioning: /api/v1/provisioning/."""

@@ -6,4 +6,6 @@ from . import views
 
 urlpatterns = [
     path("doctor/", views.DoctorView.as_view(), name="doctor"),
+    path("provisioning/provision/", views.ProvisionView.as_view(), name="provisioning-provision"),
+    path("provisioning/environment/", views.EnvironmentView.as_view(), name="provisioning-environment"),
 ]
