@@ -26,7 +26,8 @@ def favicon(request):
                         headers={"Cache-Control": "public, max-age=86400"})
 
 
-api_v1 = ([path("pacing/", include("pacing.api.urls")), path("", include("alarms.api.urls")),
+api_v1 = ([path("pacing/", include("pacing.api.urls")), path("", include("provisioning.api.urls")),
+           path("", include("alarms.api.urls")),
            path("", include("configdb.api.urls"))], "api")
 
 urlpatterns = [

@@ -1,0 +1,1 @@
+"""The provisioning API under /api/v1/provisioning/ (included by pacingsite/urls.py)."""
