@@ -116,16 +116,17 @@ def specs(metadata: Mapping | None):
                 yield section, key, options[key]
 
 
-def options_problems(options: Mapping | None, metadata: Mapping | None) -> list[str]:
-    """Each value of ``options`` the metadata refuses, and each mandatory option missing, as
-    ``section/key: problem (accepts: …)``."""
+def options_problems(options: Mapping | None, metadata: Mapping | None, *, mandatory: bool = True) -> list[str]:
+    """Each value of ``options`` the metadata refuses, and (unless ``mandatory`` is False: a template's own
+    defaults may leave a mandatory option to each application) each mandatory option missing, as
+    ``section/key: problem (the template's metadata: …)``."""
     options = options if isinstance(options, Mapping) else {}
     problems = []
     for section, key, spec in specs(metadata):
         keys = options.get(section)
         value = keys.get(key) if isinstance(keys, Mapping) else None
         if value is None:
-            if spec.get("mandatory"):
+            if mandatory and spec.get("mandatory"):
                 problems.append(f"{section}/{key}: missing; the template's metadata says it is mandatory.")
             continue
         problem = value_problem(spec, value)

@@ -109,7 +109,7 @@ class ApplicationTemplate(ConfigObject):
 
     def clean(self):
         super().clean()
-        problems = option_metadata.options_problems(self.default_options, self.metadata)
+        problems = option_metadata.options_problems(self.default_options, self.metadata, mandatory=False)
         if problems:
             raise ValidationError({"default_options": problems})
         if self.pk:
