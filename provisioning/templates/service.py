@@ -108,12 +108,12 @@ def read_upload(stream, name: str, size: int | None = None) -> bytes:
     return data
 
 
-def validation_messages(exc: ValidationError, name: str) -> list[str]:
-    """A model's refusal as lines naming the template and the field."""
+def validation_messages(exc: ValidationError, file: str) -> list[str]:
+    """A model's refusal as lines naming the .apd file and the field."""
     if hasattr(exc, "error_dict"):
-        return [f"template '{name}': {field}: {message}" for field, messages in exc.message_dict.items()
+        return [f"{file}: {field}: {message}" for field, messages in exc.message_dict.items()
                 for message in messages]
-    return [f"template '{name}': {message}" for message in exc.messages]
+    return [f"{file}: {message}" for message in exc.messages]
 
 
 __all__ = ["DEFAULT_TENANT", "ImportResult", "TemplateError", "app_types", "import_template", "parse", "read_upload",

@@ -56,7 +56,7 @@ class Command(ConfigCommand):
                 self.stderr.write(f"  {line}")
             raise CommandError("The template was not imported; nothing was written.") from None
         except ValidationError as exc:
-            for line in service.validation_messages(exc, Path(options["apd"]).stem):
+            for line in service.validation_messages(exc, Path(options["apd"]).name):
                 self.stderr.write(f"  {line}")
             raise CommandError("The template was not imported; nothing was written.") from None
         self.stdout.write(self.style.SUCCESS(result.summary))
