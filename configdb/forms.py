@@ -67,8 +67,8 @@ class OptionsWidget(forms.Widget):
 
 
 def _hint(spec: dict) -> str:
-    parts = [spec.get("description") or "", f"Accepts: {option_metadata.describe(spec)}."]
-    if spec.get("default"):
+    parts = [str(spec.get("description") or ""), f"Accepts: {option_metadata.describe(spec)}."]
+    if isinstance(spec.get("default"), str) and spec["default"]:
         parts.append(f"Default: {spec['default']}.")
     return " ".join(p for p in parts if p)
 

@@ -46,6 +46,20 @@ def _fmt(value: float) -> str:
     return f"{value:g}"
 
 
+def _bound(spec: Mapping, name: str) -> float | None:
+    """A bound of the spec; None when absent or not a finite number (metadata written by hand, or by an older
+    configuration export, is never a crash)."""
+    value = spec.get(name)
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        return None
+    return float(value)
+
+
+def _valid_values(spec: Mapping) -> list[str]:
+    values = spec.get("valid_values")
+    return [v for v in values if isinstance(v, str)] if isinstance(values, list) else []
+
+
 def value_problem(spec: Mapping, value: str) -> str | None:
     """What is wrong with ``value`` for the option ``spec`` describes (None: nothing). Words only, no path."""
     if not isinstance(value, str):
@@ -70,12 +84,12 @@ def value_problem(spec: Mapping, value: str) -> str | None:
         match = _DURATION.fullmatch(text)
         if not match or float(match.group(1)) <= 0:
             return f"{value[:60]!r} is not a duration above 0 (30min, 30s, 2h, 1d, 500ms or seconds)"
-    valid = spec.get("valid_values") or []
+    valid = _valid_values(spec)
     if valid and value not in valid:
         listed = ", ".join(valid[:_LISTED]) + (", …" if len(valid) > _LISTED else "")
         return f"{value[:60]!r} is not one of its valid values ({listed})"
     if number is not None:
-        low, high, above = spec.get("min"), spec.get("max"), spec.get("above")
+        low, high, above = _bound(spec, "min"), _bound(spec, "max"), _bound(spec, "above")
         if low is not None and number < low:
             return f"{value[:60]!r} is below the minimum {_fmt(low)}"
         if above is not None and number <= above:
@@ -87,16 +101,14 @@ def value_problem(spec: Mapping, value: str) -> str | None:
 
 def describe(spec: Mapping) -> str:
     """What the option accepts, in a few words (the admin's reference table, the errors' hints)."""
-    kind = spec.get("type") or "string"
+    kind = spec.get("type") if spec.get("type") in TYPES else "string"
     parts = [kind]
-    if spec.get("valid_values"):
-        parts.append("one of " + ", ".join(spec["valid_values"]))
-    if spec.get("above") is not None:
-        parts.append(f"above {_fmt(spec['above'])}")
-    if spec.get("min") is not None:
-        parts.append(f"at least {_fmt(spec['min'])}")
-    if spec.get("max") is not None:
-        parts.append(f"at most {_fmt(spec['max'])}")
+    if _valid_values(spec):
+        parts.append("one of " + ", ".join(_valid_values(spec)))
+    for name, words in (("above", "above"), ("min", "at least"), ("max", "at most")):
+        bound = _bound(spec, name)
+        if bound is not None:
+            parts.append(f"{words} {_fmt(bound)}")
     if spec.get("mandatory"):
         parts.append("mandatory")
     return ", ".join(parts)

@@ -331,10 +331,23 @@ def _inlines() -> dict:
     return data
 
 
-def test_unused_tenant_fixture_guard(other_tenant):
+def test_a_new_template_needs_the_environment_tenant_or_a_named_one(other_tenant):
     """A template imported with no Environment tenant asks for one (or a named tenant)."""
     Tenant.objects.filter(name="Environment").delete()
     with pytest.raises(TemplateError, match="no tenant named 'Environment'"):
         import_shipped("Pacing_Server")
     result = service.import_template(shipped("Pacing_Server", "apd"), None, user=None, tenant=other_tenant)
     assert result.template.tenant == other_tenant and not result.metadata
+
+
+def test_hand_written_metadata_of_the_wrong_shape_is_never_a_crash(env_tenant):
+    """Metadata comes from the .xml, but a configuration import carries it as free JSON: odd shapes are ignored."""
+    from configdb import option_metadata
+
+    odd = {"sections": {"pacing": {"options": {"optimizationGoal": {"type": "number", "min": "abc", "max": None,
+                                                                     "valid_values": "x", "description": 5}},
+                                   "other": 3}, "log": []}}
+    assert option_metadata.options_problems({"pacing": {"optimizationGoal": "7"}}, odd) == []
+    assert option_metadata.options_problems({"pacing": {"optimizationGoal": "x"}}, odd) == [
+        "pacing/optimizationGoal: 'x' is not a number (the template's metadata: number)."]
+    assert option_metadata.options_problems({}, ["not", "a", "table"]) == []
