@@ -69,7 +69,7 @@ class TemplateImportAdmin(ApplicationTemplateAdmin):
                 if result.created:
                     self.log_addition(request, template, [{"added": {}}])
                 else:
-                    self.log_change(request, template, [{"changed": {"fields": ["imported"]}}])
+                    self.log_change(request, template, [{"changed": {"fields": ["imported from files"]}}])
                 self.message_user(request, result.summary, messages.SUCCESS)
                 return HttpResponseRedirect(reverse("admin:configdb_applicationtemplate_change", args=[template.pk]))
         context = {

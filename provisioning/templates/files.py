@@ -8,6 +8,7 @@ before anything is expanded or fetched; each element keeps its line number for t
 
 from __future__ import annotations
 
+import re
 import xml.sax
 from dataclasses import dataclass, field
 
@@ -17,6 +18,8 @@ import defusedxml.sax
 #: the largest template file read (ours: the shipped ones are a few KiB; an options table holds at most 10,000
 #: keys). Larger files are refused unread.
 MAX_FILE_BYTES = 2 * 1024 * 1024
+#: the encoding an XML declaration names (the files are UTF-8: another name would make expat misread them)
+_DECLARED_ENCODING = re.compile(rb"""^(?:\xef\xbb\xbf)?<\?xml[^>]*?\sencoding\s*=\s*["']([A-Za-z0-9._-]+)["']""")
 
 
 @dataclass(frozen=True)
@@ -110,6 +113,10 @@ def parse_xml(data: bytes, file: str) -> Node:
     """The document's root element, or TemplateError naming the line: malformed or truncated XML, an entity
     declaration (entity bomb), an external entity or DTD."""
     check_bytes(data, file)
+    declared = _DECLARED_ENCODING.match(bytes(data[:200]))
+    if declared and declared.group(1).decode().lower().replace("_", "-") not in ("utf-8", "utf8"):
+        raise refuse(file, 1, f"the XML declares the encoding {declared.group(1).decode()!r}; template files are "
+                              "UTF-8 (declare encoding=\"UTF-8\" or none).")
     parser = defusedxml.sax.make_parser()
     parser.forbid_dtd = False          # a DOCTYPE alone is harmless; what it may declare is refused below
     parser.forbid_entities = True

@@ -208,3 +208,11 @@ def test_every_problem_of_a_file_is_told_at_once():
     messages = refused(parse_apd, data, "t.apd")
     assert len(messages) == 2
     assert "unknown application type" in messages[0] and "appears twice" in messages[1]
+
+
+def test_an_xml_declaring_another_encoding_is_refused():
+    data = b'<?xml version="1.0" encoding="ISO-8859-1"?>\n<application-template/>'
+    messages = refused(parse_apd, data, "latin.apd")
+    assert messages == ["latin.apd, line 1: the XML declares the encoding 'ISO-8859-1'; template files are UTF-8 "
+                        "(declare encoding=\"UTF-8\" or none)."]
+    assert parse_apd(shipped("Pacing_Server", "apd")).name == "Pacing_Server"  # encoding="UTF-8" is fine
