@@ -54,3 +54,29 @@ def test_upload_a_template_in_the_admin(admin_page, live_server, tmp_path):
     page.locator("input[name=_continue]").click()
     expect(page.locator(".errorlist")).to_contain_text("pacing/optimizationGoal: '150' is above the maximum 100")
     assert Application.objects.get(pk=app.pk).options["pacing"]["optimizationGoal"] == "3"
+
+
+def test_the_import_page_and_an_editor_with_metadata_fit_1280_px(admin_page, live_server):
+    """What the layout test (tests/e2e/test_layout.py) does not walk: the import page, its errors, and the options
+    editor of an application whose template has metadata (the demo's templates have none)."""
+    from provisioning.templates import service
+
+    from .test_layout import FIT_CHECK, WIDTH
+
+    page = admin_page
+    assert page.viewport_size["width"] == WIDTH
+    env = Tenant.objects.get_or_create(name="Environment")[0]
+    result = service.import_template((TEMPLATES / "Pacing_Server_Cluster.apd").read_bytes(),
+                                     (TEMPLATES / "Pacing_Server_Cluster.xml").read_bytes(), user=None)
+    host = services.save_object(Host(tenant=env, name="lb", ip_address="10.0.0.9"))
+    app = services.save_object(Application(tenant=env, name="Cluster_E2E", template=result.template, host=host,
+                                           working_directory=".", command_line="."))
+    failures = []
+    for path in ("/admin/configdb/applicationtemplate/import/", f"/admin/configdb/application/{app.pk}/change/",
+                 f"/admin/configdb/applicationtemplate/{result.template.pk}/change/"):
+        page.goto(live_server.url + path)
+        page.wait_for_selector("html[data-layout-fitted]", state="attached")
+        if page.locator("details.options-reference").count():
+            page.locator("details.options-reference summary").click()
+        failures.extend(f"{path}: {problem}" for problem in page.evaluate(FIT_CHECK))
+    assert not failures, "\n".join(failures)
