@@ -109,8 +109,7 @@ def parse_apd(data: bytes, file: str, app_types: Mapping[str, str]) -> TemplateF
     version = _text(reader, children.get("version"), "version", root)
     app_type = app_types.get(type_text, "")
     if type_text and not app_type:
-        known = ", ".join(sorted({label for label in app_types if label not in app_types.values()})) or \
-            ", ".join(sorted(app_types))
+        known = ", ".join(sorted(name for name in app_types if name not in app_types.values()) or app_types)
         reader.problem(children["type"], f"unknown application type {type_text!r} (known: {known}).")
     lines: dict = {}
     options = _table(reader, children["options"], "options", lines) if "options" in children else {}
