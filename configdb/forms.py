@@ -8,12 +8,19 @@ adding one row per save; the script adds rows, removes rows and filters the tabl
 from django import forms
 from django.core.exceptions import ValidationError
 
+from . import option_metadata
 from . import options as opts
 from .secrets import MASK
 
 
 class OptionsWidget(forms.Widget):
+    """The options table. ``metadata`` (an application template's, configdb.option_metadata) adds each described
+    key's description and valid values under its row, a list of its valid values to pick from, and a reference
+    table of every described option; the model refuses a value outside them, whatever the path."""
+
     template_name = "configdb/widgets/options.html"
+    metadata: dict | None = None
+    metadata_source: str = ""
 
     class Media:
         css = {"all": ["configdb/options-editor.css"]}
@@ -40,14 +47,30 @@ class OptionsWidget(forms.Widget):
             table = [tuple(r) for r in value if not opts.is_blank_row(*r)]
         else:
             table = []
+        described = {(s, k): spec for s, k, spec in option_metadata.specs(self.metadata)}
         rows = []
         for section, key, val in table:
             secret = opts.is_secret_key(key)
+            spec = described.get((section, key))
             rows.append({"section": section, "key": key, "value": "" if secret else val,
-                         "secret": secret, "has_secret": secret and bool(val)})
+                         "secret": secret, "has_secret": secret and bool(val),
+                         "hint": _hint(spec) if spec else "", "choices": list(spec.get("valid_values") or [])
+                         if spec else []})
         context["widget"]["rows"] = rows
+        context["widget"]["reference"] = [
+            {"section": s, "key": k, "description": spec.get("description", ""),
+             "accepts": option_metadata.describe(spec), "default": spec.get("default", ""),
+             "origin": spec.get("origin", "")} for (s, k), spec in described.items()]
+        context["widget"]["metadata_source"] = self.metadata_source
         context["widget"]["mask"] = MASK
         return context
+
+
+def _hint(spec: dict) -> str:
+    parts = [str(spec.get("description") or ""), f"Accepts: {option_metadata.describe(spec)}."]
+    if isinstance(spec.get("default"), str) and spec["default"]:
+        parts.append(f"Default: {spec['default']}.")
+    return " ".join(p for p in parts if p)
 
 
 class OptionsFormField(forms.Field):

@@ -84,6 +84,13 @@ class HostAdmin(ConfigObjectAdmin):
     ]
 
 
+def with_metadata(form, field: str, metadata, source: str) -> None:
+    """Give an options field's editor an application template's option metadata (configdb.option_metadata)."""
+    if metadata and field in form.base_fields:
+        widget = form.base_fields[field].widget
+        widget.metadata, widget.metadata_source = metadata, source
+
+
 @admin.register(ApplicationTemplate)
 class ApplicationTemplateAdmin(ConfigObjectAdmin):
     list_display = ["name", "app_type", "version", "tenant", "folder_name", "state"]
@@ -94,6 +101,13 @@ class ApplicationTemplateAdmin(ConfigObjectAdmin):
         ("Default options", {"fields": ["default_options"]}),
         ("Default annex", {"fields": ["default_annex"], "classes": ["collapse"]}),
     ]
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        """The default options' editor shows the template's own metadata (descriptions, valid values)."""
+        form = super().get_form(request, obj, change=change, **kwargs)
+        if obj is not None:
+            with_metadata(form, "default_options", obj.metadata, f"template '{obj}'")
+        return form
 
 
 class PortFormSet(forms.BaseInlineFormSet):
@@ -286,6 +300,14 @@ class ApplicationAdmin(ConfigObjectAdmin):
         ("Application options", {"fields": ["options"]}),
         ("Options (annex)", {"fields": ["annex"], "classes": ["collapse"]}),
     ]
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        """The options editor shows the descriptions and valid values of the template's metadata."""
+        form = super().get_form(request, obj, change=change, **kwargs)
+        template = obj.template if obj is not None and obj.template_id else None
+        if template is not None:
+            with_metadata(form, "options", template.metadata, f"template '{template}'")
+        return form
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         extra_context = dict(extra_context or {})

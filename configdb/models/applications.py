@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 
-from .. import pem
+from .. import option_metadata, pem
 from ..secrets import is_sealed
 from .base import ConfigObject, FieldNamedConstraints, FolderType
 from .fields import EncryptedTextField, OptionsField, PEMField, validate_private_key
@@ -109,6 +109,9 @@ class ApplicationTemplate(ConfigObject):
 
     def clean(self):
         super().clean()
+        problems = option_metadata.options_problems(self.default_options, self.metadata, mandatory=False)
+        if problems:
+            raise ValidationError({"default_options": problems})
         if self.pk:
             old_type = ApplicationTemplate.objects.filter(pk=self.pk).values_list("app_type", flat=True).first()
             if old_type and old_type != self.app_type and self.applications.exists():
@@ -180,6 +183,11 @@ class Application(ConfigObject):
                 errors.setdefault("template", []).append(
                     "The template of an application cannot change after creation."
                 )
+        if template is not None and template.metadata:
+            # the template's option metadata: descriptions, types, valid values (configdb.option_metadata)
+            errors.setdefault("options", []).extend(option_metadata.options_problems(self.options, template.metadata))
+            if not errors["options"]:
+                del errors["options"]
         if self.is_server and self.app_type not in CLIENT_TYPES:
             for field in ("working_directory", "command_line"):
                 if not getattr(self, field).strip():

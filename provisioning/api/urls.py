@@ -3,9 +3,11 @@
 from django.urls import path
 
 from . import views
+from .templates import TemplateImportView
 
 urlpatterns = [
     path("doctor/", views.DoctorView.as_view(), name="doctor"),
     path("provisioning/provision/", views.ProvisionView.as_view(), name="provisioning-provision"),
     path("provisioning/environment/", views.EnvironmentView.as_view(), name="provisioning-environment"),
+    path("provisioning/templates/import/", TemplateImportView.as_view(), name="provisioning-template-import"),
 ]
