@@ -49,6 +49,8 @@ from configdb.pacing_options import GOAL, MEDIA, SECTION, alias_warning, check_q
 from pacing.clusters import pacing_clusters
 from pacing.gpe.client import ConfigError, config_from_options
 
+from . import statserver
+
 ERROR, WARNING, INFO = "error", "warning", "info"
 SEVERITIES = (ERROR, WARNING, INFO)
 
@@ -60,22 +62,20 @@ TRANSACTIONS_FOLDER = "Transactions"
 NODE_TEMPLATE = "Pacing_Server"
 
 #: the Stat Server's pacing statistics and filter (seeds/pacing-provisioning.txt, "Genesys Stat Server application")
-STATISTICS = ("PACS_VQ_Abandoned", "PACS_VQ_Accepted", "PACS_VQ_Current")
-FILTER = "PACS_Proactive_Interaction"
-FILTERS_SECTION = "filters"
+STATISTICS = tuple(statserver.STATISTICS)
+FILTERS_SECTION = statserver.FILTERS_SECTION
 
 
 def missing_statistics(options: Mapping | None) -> list[str]:
     """The pacing statistics and filter absent from a Stat Server application's options.
 
-    THE one place that knows where provisioning writes them (ours, to align with provisioning/services.py): each
-    statistic is an options section of its own name, the filter a key ``PACS_Proactive_Interaction`` of the
-    section ``filters``."""
+    Where they live is provisioning/statserver.py's (the one declaration provisioning writes from): each
+    statistic an options section of its own name, each filter a key of the section ``filters``."""
     options = options if isinstance(options, Mapping) else {}
     missing = [name for name in STATISTICS if not isinstance(options.get(name), Mapping) or not options.get(name)]
     filters = options.get(FILTERS_SECTION)
-    if not isinstance(filters, Mapping) or FILTER not in filters:
-        missing.append(f"{FILTERS_SECTION}/{FILTER}")
+    missing += [f"{FILTERS_SECTION}/{name}" for name in statserver.FILTERS
+                if not isinstance(filters, Mapping) or name not in filters]
     return missing
 
 
