@@ -1,6 +1,15 @@
-"""Fixtures shared by every test folder."""
+"""Fixtures shared by every test folder, and the database-only selection of a second pass.
+
+``PACING_TEST_DATABASE_ONLY=1`` keeps only the tests that touch the suite's database: CI runs the whole suite on
+SQLite, then again on PostgreSQL with this set (.ci/run), because a test that opens no database (the engine, the
+parsers, the chaos tests with their own SQLite file, the settings) gives the same answer on both and would only
+add minutes. A test uses the database when it asks for pytest-django's ``db``/``transactional_db``/``live_server``
+(directly or through another fixture), carries ``django_db``, or is marked ``database`` (a subprocess that opens
+the suite's engine itself, e.g. ``scratch_database``).
+"""
 
 import io
+import os
 
 import pytest
 from django.core.management import call_command
@@ -24,3 +33,29 @@ def demo(db):
     """The demo configuration, loaded through the command an administrator runs."""
     call_command("load_demo", stdout=io.StringIO())
     return Tenant.objects.get(name="Environment")
+
+
+#: fixtures that reach the suite's database (pytest-django's, and ours that hand it to another process)
+DATABASE_FIXTURES = frozenset({"db", "transactional_db", "django_db_reset_sequences", "django_db_serialized_rollback",
+                               "live_server", "scratch_database"})
+
+
+def uses_database(item) -> bool:
+    return (item.get_closest_marker("django_db") is not None or item.get_closest_marker("database") is not None
+            or not DATABASE_FIXTURES.isdisjoint(getattr(item, "fixturenames", ())))
+
+
+def pytest_collection_modifyitems(config, items):
+    if os.environ.get("PACING_TEST_DATABASE_ONLY") != "1":
+        return
+    kept = [item for item in items if uses_database(item)]
+    dropped = [item for item in items if not uses_database(item)]
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept
+
+
+def pytest_report_header(config):
+    if os.environ.get("PACING_TEST_DATABASE_ONLY") == "1":
+        return "PACING_TEST_DATABASE_ONLY=1: only the tests that touch the database (the others ran on SQLite)"
+    return None
