@@ -13,6 +13,7 @@ template's defaults at creation only); they are checked against the new metadata
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -26,6 +27,10 @@ from .metadata import Metadata, check_defaults, check_template, parse_metadata
 
 #: the tenant that owns a new template unless another is named (as in GAX: templates are Environment's)
 DEFAULT_TENANT = "Environment"
+
+#: the templates the product ships (templates/<name>.apd and .xml, as in the vendor's installation root)
+SHIPPED_DIR = Path(__file__).resolve().parents[2] / "templates"
+SHIPPED = ("Pacing_Server_Cluster", "Pacing_Server")
 
 
 @dataclass(frozen=True)
@@ -118,3 +123,19 @@ def validation_messages(exc: ValidationError, file: str) -> list[str]:
 
 __all__ = ["DEFAULT_TENANT", "ImportResult", "TemplateError", "app_types", "import_template", "parse", "read_upload",
            "validation_messages"]
+
+
+def import_shipped(*, user) -> list[ImportResult]:
+    """Import the product's own templates (``SHIPPED``) where the configuration has none of that name or has it
+    without metadata (a template the administrator imported or described is left as it is). ``manage.py
+    load_demo`` runs it after the demo configuration, so the demo's cluster and nodes are checked against the
+    shipped metadata like any other."""
+    results = []
+    for name in SHIPPED:
+        stored = ApplicationTemplate.objects.filter(name=name).first()
+        if stored is not None and stored.metadata:
+            continue
+        apd, xml = SHIPPED_DIR / f"{name}.apd", SHIPPED_DIR / f"{name}.xml"
+        results.append(import_template(apd.read_bytes(), xml.read_bytes(), user=user, apd_name=apd.name,
+                                       xml_name=xml.name))
+    return results

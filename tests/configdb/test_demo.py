@@ -93,3 +93,14 @@ def test_demo_leaves_an_administrators_edits_alone(demo):
     call_command("load_demo", stdout=io.StringIO())
     queue.refresh_from_db()
     assert queue.options["pacing"]["optimizationGoal"] == "5"
+
+
+def test_demo_templates_carry_the_shipped_metadata_and_a_second_load_changes_nothing(demo):
+    from configdb.models import ApplicationTemplate, ObjectChange
+
+    cluster = ApplicationTemplate.objects.get(name="Pacing_Server_Cluster")
+    node = ApplicationTemplate.objects.get(name="Pacing_Server")
+    assert cluster.metadata and node.metadata                     # templates/*.xml, imported by load_demo
+    changes = ObjectChange.objects.count()
+    call_command("load_demo", stdout=io.StringIO())
+    assert ObjectChange.objects.count() == changes

@@ -1,9 +1,10 @@
 """``manage.py load_demo``: load the seeds' example configuration (safe to run again).
 
-Two steps, as an administrator would take them: the configuration of configdb/demo.py (what GAX's screens would
-create), then the provisioning service run for the demo's cluster with the seeds' answers
-(provisioning/services.py: the PacingService alarm conditions of alarms/catalog.py and the Stat Server's
-statistics), as the vendor's installer runs it. It lives at the top layer because it gathers the two.
+Three steps, as an administrator would take them: the configuration of configdb/demo.py (what GAX's screens would
+create); the product's templates (templates/*.apd and .xml) imported where the demo's have no metadata
+(provisioning/templates/service.py); then the provisioning service run for the demo's cluster with the seeds'
+answers (provisioning/services.py: the PacingService alarm conditions of alarms/catalog.py and the Stat Server's
+statistics), as the vendor's installer runs it. It lives at the top layer because it gathers them.
 """
 
 from django.db import transaction
@@ -11,6 +12,7 @@ from django.db import transaction
 from configdb.demo import load_demo
 from configdb.management.base import ConfigCommand
 from provisioning.services import provision
+from provisioning.templates.service import import_shipped
 
 #: the seeds' answer to the installer's "-app" (pacing-deployment-guide.txt: "Pacing_Service_Cluster_9.0")
 DEMO_CLUSTER = "Pacing_Service_Cluster_9.0"
@@ -28,6 +30,7 @@ class Command(ConfigCommand):
     def handle(self, *args, **options):
         with transaction.atomic():
             report = load_demo()
+            import_shipped(user=None)
             plan = provision(DEMO_CLUSTER, user=None)
         for change in plan.changes:
             if change.action == "create":
