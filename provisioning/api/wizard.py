@@ -87,7 +87,8 @@ class DeployStepView(APIView):
     """Apply one deployment step (its fields as a JSON object)."""
 
     @extend_schema(operation_id="provisioning_deploy_step", tags=["provisioning"], request=OpenApiTypes.OBJECT,
-                   responses={200: StepResultSerializer, 400: ERROR, 403: ERROR, 404: ERROR, 409: ERROR})
+                   responses={200: StepResultSerializer, 400: ERROR, 401: ERROR, 403: ERROR, 404: ERROR,
+                              409: ERROR})
     def post(self, request, cluster, step):
         found = BY_KEY.get(step)
         if found is None:

@@ -137,12 +137,12 @@ def step_view(request, admin_site, cluster, step):
         messages.warning(request, f"Step {found.number} ({found.title}) opens once step {blocker.number} "
                                   f"({blocker.title}) is complete: {statuses[blocker.key].detail}")
         return HttpResponseRedirect(_url("step", cluster, blocker.key))
-    values, errors, plan = found.initial(cluster), {}, None
+    values, errors, plan, code = found.initial(cluster), {}, None, 200
     if request.method == "POST":
         try:
             payload, files = _payload(found, request)
         except flow.TemplateError as exc:
-            payload, files, errors = {}, {}, flow.template_errors(exc)
+            payload, files, errors, code = {}, {}, flow.template_errors(exc), 400
         if not errors:
             if found.key == "install":
                 payload["dry_run"] = "preview" in request.POST
@@ -161,7 +161,7 @@ def step_view(request, admin_site, cluster, step):
                         target = _url("step", cluster, following.key)
                     return HttpResponseRedirect(target)
             else:
-                errors = outcome.errors
+                errors, code = outcome.errors, outcome.status
                 values = {**values, **payload}
                 statuses = flow.statuses(cluster)
     status = found.status(cluster)
@@ -172,7 +172,7 @@ def step_view(request, admin_site, cluster, step):
                errors.get("cluster", []), "read_only": flow.read_only(request.user),
                "next_url": (_url("step", cluster, following.key) if following else _url("summary", cluster))
                if status.passed else None, "preview": plan, **found.context(cluster, request.user)}
-    return TemplateResponse(request, "admin/wizard/step.html", context, status=400 if errors else 200)
+    return TemplateResponse(request, "admin/wizard/step.html", context, status=code)
 
 
 def summary_view(request, admin_site, cluster):

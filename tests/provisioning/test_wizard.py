@@ -217,7 +217,7 @@ def test_read_only_sees_status_but_cannot_apply(bare, client):
     page = client.get(BASE + "cluster-template/")
     assert page.status_code == 200 and b"wizard-read-only" in page.content and b"wizard-form" not in page.content
     r = client.post(BASE + "cluster-template/", {"source": "shipped"})
-    assert r.status_code == 400 and b"read-only" in r.content
+    assert r.status_code == 403 and b"read-only" in r.content
     assert not ApplicationTemplate.objects.filter(name="Pacing_Server_Cluster").exists()
 
 
