@@ -166,7 +166,7 @@ def step_view(request, admin_site, cluster, step):
                 statuses = flow.statuses(cluster)
     status = found.status(cluster)
     following = next((s for s in STEPS if s.number == found.number + 1), None)
-    context = {**admin_site.each_context(request), "title": f"Step {found.number} of {len(STEPS)}: {found.title}",
+    context = {**admin_site.each_context(request), "title": f"Deploy {cluster}: step {found.number} of {len(STEPS)}",
                "cluster": cluster, "step": found, "status": status, "rows": _step_rows(cluster, statuses, found.key),
                "fields": _fields(found, cluster, values, errors), "errors": errors.get("detail", []) +
                errors.get("cluster", []), "read_only": flow.read_only(request.user),

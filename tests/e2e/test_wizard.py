@@ -8,6 +8,7 @@ from playwright.sync_api import expect
 from configdb.models import AlarmCondition, Application, ApplicationTemplate, Connection
 
 SCREENSHOT = "/tmp/wizard-summary.png"  # noqa: S108 - a fixed place to open after a run
+STEP_SCREENSHOT = "/tmp/wizard-step.png"  # noqa: S108
 CLUSTER = "Browser_Cluster"
 
 
@@ -47,6 +48,7 @@ def test_click_through_the_wizard_to_the_summary(demo, admin_page, live_server):
     page.select_option("#id_protocol", "https")
     page.select_option("#id_tenant", "Environment")
     page.fill("#id_target_endpoint", "v1/pacing/targets")
+    page.screenshot(path=STEP_SCREENSHOT, full_page=True)
     _save(page)
 
     # 4: the node template; 5: one node (the form stays for the next), then on
