@@ -63,19 +63,21 @@ def _status_row(step, status) -> dict:
             "warnings": list(status.warnings)}
 
 
-def _check_name(cluster: str) -> None:
+def _check_name(cluster: str, user) -> None:
     problem = flow.check_name(cluster)
     if problem:
         raise serializers.ValidationError({"cluster": [problem]})
+    if flow.hidden(cluster, user):
+        raise Http404("No such cluster.")
 
 
 class DeployStatusView(APIView):
     """The status of the nine deployment steps for one cluster, computed from the configuration."""
 
     @extend_schema(operation_id="provisioning_deploy_status", tags=["provisioning"],
-                   responses={200: DeployStatusSerializer, 400: ERROR, 401: ERROR})
+                   responses={200: DeployStatusSerializer, 400: ERROR, 401: ERROR, 404: ERROR})
     def get(self, request, cluster):
-        _check_name(cluster)
+        _check_name(cluster, request.user)
         statuses = flow.statuses(cluster)
         nxt = first_incomplete(STEPS, statuses)
         data = {"cluster": cluster, "next": nxt.key if nxt else None,
@@ -91,6 +93,8 @@ class DeployStepView(APIView):
                               409: ERROR})
     def post(self, request, cluster, step):
         found = BY_KEY.get(step)
+        if flow.hidden(cluster, request.user):
+            raise Http404("No such cluster.")
         if found is None:
             raise Http404(f"No step '{step}' (the steps: {', '.join(BY_KEY)}).")
         outcome = flow.submit(found, cluster, request.data, request.user)

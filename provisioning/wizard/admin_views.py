@@ -53,7 +53,7 @@ def start_view(request, admin_site):
         if error is None:
             return HttpResponseRedirect(_url("cluster", name))
     clusters = []
-    for app in (Application.objects.filter(app_type=ApplicationType.APPLICATION_CLUSTER)
+    for app in (Application.objects.restrict(request.user, "view").filter(app_type=ApplicationType.APPLICATION_CLUSTER)
                 .filter(Q(options__has_key="pacing") | Q(template__name__startswith=PACING_TEMPLATE))
                 .order_by("name")):
         statuses = flow.statuses(app.name)
@@ -65,10 +65,17 @@ def start_view(request, admin_site):
     return TemplateResponse(request, "admin/wizard/start.html", context)
 
 
+def _check(request, cluster: str) -> None:
+    problem = flow.check_name(cluster)
+    if problem:
+        raise Http404(problem)
+    if flow.hidden(cluster, request.user):
+        raise Http404("No such cluster.")
+
+
 def resume_view(request, admin_site, cluster):
     """The first incomplete step of ``cluster`` (the summary when all are done)."""
-    if flow.check_name(cluster):
-        raise Http404(flow.check_name(cluster))
+    _check(request, cluster)
     nxt = first_incomplete(STEPS, flow.statuses(cluster))
     return HttpResponseRedirect(_url("step", cluster, nxt.key) if nxt else _url("summary", cluster))
 
@@ -128,9 +135,9 @@ def _fields(step, cluster: str, values: dict, errors: dict) -> list[dict]:
 
 def step_view(request, admin_site, cluster, step):
     found = BY_KEY.get(step)
-    problem = flow.check_name(cluster)
-    if found is None or problem:
-        raise Http404(problem or f"No step '{step}'.")
+    _check(request, cluster)
+    if found is None:
+        raise Http404(f"No step '{step}'.")
     statuses = flow.statuses(cluster)
     blocker = gate(STEPS, found, statuses)
     if blocker is not None:
@@ -176,9 +183,7 @@ def step_view(request, admin_site, cluster, step):
 
 
 def summary_view(request, admin_site, cluster):
-    problem = flow.check_name(cluster)
-    if problem:
-        raise Http404(problem)
+    _check(request, cluster)
     statuses = flow.statuses(cluster)
     nxt = first_incomplete(STEPS, statuses)
     if nxt is not None:

@@ -10,6 +10,7 @@ from django.db import transaction
 from rest_framework import serializers as drf
 
 from configdb import access
+from configdb.models import Application
 
 from .. import doctor
 from ..services import ProvisioningError
@@ -17,7 +18,7 @@ from ..templates.files import TemplateError
 from .base import Status, Step, WizardError, gate
 from .steps import STEPS, cluster_app, nodes_of, served_tenant
 
-__all__ = ["Outcome", "TemplateError", "check_name", "doctor_findings", "read_only", "statuses", "submit",
+__all__ = ["Outcome", "TemplateError", "check_name", "doctor_findings", "hidden", "read_only", "statuses", "submit",
            "template_errors"]
 
 
@@ -28,6 +29,16 @@ def check_name(name: str) -> str | None:
     if len(name) > 255 or any(c in name for c in "/\\\x00") or any(ord(c) < 32 for c in name):
         return "A cluster name has at most 255 characters and no slash or control character."
     return None
+
+
+def hidden(name: str, user) -> bool:
+    """The application ``name`` exists in a tenant ``user`` may not read: the wizard answers as for no such page
+    (404), so its status does not tell what another tenant configures."""
+    visible = access.visible_tenant_ids(user) if user is not None else None
+    if visible is None:
+        return False
+    tenant_id = Application.objects.filter(name=name).values_list("tenant_id", flat=True).first()
+    return tenant_id is not None and tenant_id not in visible
 
 
 def read_only(user) -> bool:

@@ -233,3 +233,14 @@ def test_read_only_may_preview_the_install(root):
     assert r.status_code == 200 and json.loads(r.content)["plan"]["counts"]["create"] == 1
     assert send(api, "post", API + "install/", {}).status_code == 403
     assert not AlarmCondition.objects.filter(name="GC Latency").exists()
+
+
+def test_a_cluster_of_a_tenant_you_may_not_read_is_404(demo, other_tenant, client):
+    outsider = make_user("outsider", staff=True, grants={other_tenant: "write"})
+    demo_cluster = "/api/v1/provisioning/deploy/Pacing_Service_Cluster_9.0/"
+    api = client_for(outsider)
+    assert api.get(demo_cluster).status_code == 404
+    assert send(api, "post", demo_cluster + "forward-proxy/", {"enabled": False}).status_code == 404
+    client.force_login(outsider)
+    assert client.get("/admin/pacing/deploy/Pacing_Service_Cluster_9.0/").status_code == 404
+    assert b"/admin/pacing/deploy/Pacing_Service_Cluster_9.0/" not in client.get("/admin/pacing/deploy/").content
