@@ -47,6 +47,7 @@ class PacingAdminSite(admin.AdminSite):
     def get_urls(self):
         from pacing.admin_views import nodes_view
         from provisioning.admin_views import doctor_view
+        from provisioning.wizard import admin_views as wizard
 
         def nodes(request):
             return nodes_view(request, self)
@@ -54,8 +55,16 @@ class PacingAdminSite(admin.AdminSite):
         def doctor(request):
             return doctor_view(request, self)
 
+        def deploy(view):
+            return self.admin_view(lambda request, **kwargs: view(request, self, **kwargs))
+
         return [path("pacing/nodes/", self.admin_view(nodes), name="pacing-nodes"),
                 path("pacing/doctor/", self.admin_view(doctor), name="pacing-doctor"),
+                path("pacing/deploy/", deploy(wizard.start_view), name="pacing-deploy"),
+                path("pacing/deploy/<str:cluster>/", deploy(wizard.resume_view), name="pacing-deploy-cluster"),
+                path("pacing/deploy/<str:cluster>/summary/", deploy(wizard.summary_view),
+                     name="pacing-deploy-summary"),
+                path("pacing/deploy/<str:cluster>/<slug:step>/", deploy(wizard.step_view), name="pacing-deploy-step"),
                 path("section/<slug:slug>/", self.admin_view(self.section_view), name="gax-section"),
                 *super().get_urls()]
 
@@ -70,12 +79,13 @@ class PacingAdminSite(admin.AdminSite):
         return TemplateResponse(request, "admin/app_index.html", context)
 
     def _pacing_section(self) -> dict:
-        """Read-only pages, not models: the pacing nodes (pacing/admin_views.py) and the config doctor
-        (provisioning/admin_views.py)."""
+        """Pages, not models: the pacing nodes (pacing/admin_views.py), the config doctor
+        (provisioning/admin_views.py) and the deployment wizard (provisioning/wizard/admin_views.py)."""
         url = reverse("admin:pacing-nodes", current_app=self.name)
         perms = {"view": True, "add": False, "change": False, "delete": False}
         pages = [("Pacing nodes", "PacingNodes", url),
-                 ("Config doctor", "ConfigDoctor", reverse("admin:pacing-doctor", current_app=self.name))]
+                 ("Config doctor", "ConfigDoctor", reverse("admin:pacing-doctor", current_app=self.name)),
+                 ("Deploy a pacing cluster", "DeployWizard", reverse("admin:pacing-deploy", current_app=self.name))]
         return {"name": "Pacing", "app_label": "pacing", "app_url": url, "has_module_perms": True,
                 "models": [{"name": name, "object_name": object_name, "admin_url": page_url, "add_url": None,
                             "view_only": True, "perms": dict(perms)} for name, object_name, page_url in pages]}

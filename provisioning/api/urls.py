@@ -4,10 +4,13 @@ from django.urls import path
 
 from . import views
 from .templates import TemplateImportView
+from .wizard import DeployStatusView, DeployStepView
 
 urlpatterns = [
     path("doctor/", views.DoctorView.as_view(), name="doctor"),
     path("provisioning/provision/", views.ProvisionView.as_view(), name="provisioning-provision"),
     path("provisioning/environment/", views.EnvironmentView.as_view(), name="provisioning-environment"),
     path("provisioning/templates/import/", TemplateImportView.as_view(), name="provisioning-template-import"),
+    path("provisioning/deploy/<str:cluster>/", DeployStatusView.as_view(), name="provisioning-deploy"),
+    path("provisioning/deploy/<str:cluster>/<slug:step>/", DeployStepView.as_view(), name="provisioning-deploy-step"),
 ]

@@ -23,6 +23,7 @@ from alarms import catalog, runtime
 
 ROOT = Path(__file__).resolve().parents[2]
 WIDTH = 1280
+DEMO_CLUSTER = "Pacing_Service_Cluster_9.0"
 PER_MODEL = 6  # change pages per model: every demo object of most models, a sample of the history
 
 # What "does not fit" means, asked of the page itself:
@@ -133,6 +134,14 @@ def admin_pages(superuser) -> list[tuple[str, str]]:
             if entry.get("admin_url") and entry["admin_url"] not in known:
                 known.add(entry["admin_url"])
                 pages.append((f"page-{entry['object_name'].lower()}", entry["admin_url"]))
+    # the deployment wizard's pages need a cluster's name, so the index leads to its start page only: walk them
+    # for the demo's cluster (every step done, so each opens, and the summary too)
+    from provisioning.wizard.steps import STEPS
+
+    for step in STEPS:
+        pages.append((f"wizard-{step.key}", reverse("admin:pacing-deploy-step",
+                                                    kwargs={"cluster": DEMO_CLUSTER, "step": step.key})))
+    pages.append(("wizard-summary", reverse("admin:pacing-deploy-summary", kwargs={"cluster": DEMO_CLUSTER})))
     return pages
 
 

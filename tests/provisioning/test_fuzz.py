@@ -1,12 +1,14 @@
-"""The provisioning operations under the API fuzzer of tests/pacingsite/test_fuzz_api.py (its harness, these two
-operations only): no 5xx, every answer within the schema, for a superuser and a read-only grant."""
+"""The provisioning operations and the deployment wizard's under the API fuzzer of tests/pacingsite/test_fuzz_api.py
+(its harness, these operations only): no 5xx, every answer within the schema, for a superuser and a read-only grant."""
 
 import pytest
 import schemathesis
 
 from tests.pacingsite.test_fuzz_api import fuzz_operation, fuzz_redis, in_test_transaction, token_for, users  # noqa: F401
 
-OPERATIONS = [("/api/v1/provisioning/provision/", "POST"), ("/api/v1/provisioning/environment/", "GET")]
+OPERATIONS = [("/api/v1/provisioning/provision/", "POST"), ("/api/v1/provisioning/environment/", "GET"),
+              ("/api/v1/provisioning/deploy/{cluster}/", "GET"),
+              ("/api/v1/provisioning/deploy/{cluster}/{step}/", "POST")]
 
 
 @pytest.mark.parametrize("role", ["superuser", "read-only"])
