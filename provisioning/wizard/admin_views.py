@@ -82,7 +82,7 @@ def resume_view(request, admin_site, cluster):
 
 def _payload(step, request) -> tuple[dict, dict]:
     """The POSTed form as the step's serializer expects it (what the API would send), and the uploads."""
-    form = step.serializer(context={"cluster": ""})
+    form = step.serializer(context={"cluster": "", "user": request.user})
     payload, files = {}, {}
     for name, field in form.fields.items():
         if name in step.files:
@@ -104,9 +104,9 @@ def _payload(step, request) -> tuple[dict, dict]:
     return payload, files
 
 
-def _fields(step, cluster: str, values: dict, errors: dict) -> list[dict]:
+def _fields(step, cluster: str, values: dict, errors: dict, user=None) -> list[dict]:
     """The form's fields, drawn from the serializer."""
-    form = step.serializer(context={"cluster": cluster})
+    form = step.serializer(context={"cluster": cluster, "user": user})
     rows = []
     for name, field in form.fields.items():
         if name in step.files:
@@ -175,7 +175,7 @@ def step_view(request, admin_site, cluster, step):
     following = next((s for s in STEPS if s.number == found.number + 1), None)
     context = {**admin_site.each_context(request), "title": f"Deploy {cluster}: step {found.number} of {len(STEPS)}",
                "cluster": cluster, "step": found, "status": status, "rows": _step_rows(cluster, statuses, found.key),
-               "fields": _fields(found, cluster, values, errors), "errors": errors.get("detail", []) +
+               "fields": _fields(found, cluster, values, errors, request.user), "errors": errors.get("detail", []) +
                errors.get("cluster", []), "read_only": flow.read_only(request.user),
                "next_url": (_url("step", cluster, following.key) if following else _url("summary", cluster))
                if status.passed else None, "preview": plan, **found.context(cluster, request.user)}

@@ -82,7 +82,7 @@ def submit(step: Step, name: str, payload, user, files: dict | None = None) -> O
     if read_only(user) and not (step.key == "install" and isinstance(payload, dict) and payload.get("dry_run") is True):
         return Outcome(403, {"detail": ["A read-only grant shows the wizard's status (and the provisioning preview) "
                                         "but cannot apply a step. Nothing was written."]})
-    form = step.serializer(data=payload, context={"cluster": name, "files": files or {}})
+    form = step.serializer(data=payload, context={"cluster": name, "files": files or {}, "user": user})
     if not form.is_valid():
         return Outcome(400, {k: [str(m) for m in (v if isinstance(v, list) else [v])] for k, v in form.errors.items()})
     data = dict(form.validated_data)

@@ -7,6 +7,7 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from alarms import catalog
+from configdb import access
 from configdb.models import (
     AlarmCategory,
     Application,
@@ -35,6 +36,11 @@ class StepSerializer(serializers.Serializer):
     def cluster(self) -> str:
         return self.context.get("cluster", "")
 
+    @property
+    def user(self):
+        """The acting user (None: a command, which sees everything)."""
+        return self.context.get("user")
+
     def to_internal_value(self, data):
         if not isinstance(data, dict):
             raise serializers.ValidationError({"detail": ["Expected a JSON object of this step's fields."]})
@@ -44,8 +50,10 @@ class StepSerializer(serializers.Serializer):
         return super().to_internal_value(data)
 
 
-def _names(queryset) -> list[str]:
-    return list(queryset.order_by("name").values_list("name", flat=True))
+def _names(queryset, user=None) -> list[str]:
+    """The names offered: only of the objects the acting user may read (configdb.access), so a choice list never
+    shows another tenant's hosts, servers or tenants."""
+    return list(access.restrict(queryset, user).order_by("name").values_list("name", flat=True))
 
 
 class TemplateStepSerializer(StepSerializer):
@@ -78,8 +86,8 @@ class ClusterSerializer(StepSerializer):
 
     def choices(self):
         self.fields["template"].choices = _names(ApplicationTemplate.objects.filter(
-            app_type=ApplicationType.APPLICATION_CLUSTER))
-        self.fields["host"].choices = _names(Host.objects.all())
+            app_type=ApplicationType.APPLICATION_CLUSTER), self.user)
+        self.fields["host"].choices = _names(Host.objects.all(), self.user)
 
 
 class ConfigureSerializer(StepSerializer):
@@ -101,9 +109,10 @@ class ConfigureSerializer(StepSerializer):
 
     def choices(self):
         apps = Application.objects.exclude(name=self.cluster)
-        self.fields["stat_server"].choices = _names(apps.filter(app_type=ApplicationType.STAT_SERVER))
-        self.fields["message_server"].choices = [""] + _names(apps.filter(app_type=ApplicationType.MESSAGE_SERVER))
-        self.fields["tenant"].choices = _names(Tenant.objects.all())
+        self.fields["stat_server"].choices = _names(apps.filter(app_type=ApplicationType.STAT_SERVER), self.user)
+        self.fields["message_server"].choices = [""] + _names(apps.filter(app_type=ApplicationType.MESSAGE_SERVER),
+                                                              self.user)
+        self.fields["tenant"].choices = _names(Tenant.objects.all(), self.user)
 
     def validate_target_endpoint(self, value):
         if not value.strip() or "\x00" in value or any(c.isspace() for c in value.strip()):
@@ -127,8 +136,8 @@ class NodeSerializer(StepSerializer):
 
     def choices(self):
         self.fields["template"].choices = _names(ApplicationTemplate.objects.filter(
-            app_type=ApplicationType.GENESYS_GENERIC_SERVER))
-        self.fields["host"].choices = _names(Host.objects.all())
+            app_type=ApplicationType.GENESYS_GENERIC_SERVER), self.user)
+        self.fields["host"].choices = _names(Host.objects.all(), self.user)
 
     def validate_name(self, value):
         if not value.strip() or "\x00" in value:

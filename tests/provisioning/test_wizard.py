@@ -244,3 +244,16 @@ def test_a_cluster_of_a_tenant_you_may_not_read_is_404(demo, other_tenant, clien
     client.force_login(outsider)
     assert client.get("/admin/pacing/deploy/Pacing_Service_Cluster_9.0/").status_code == 404
     assert b"/admin/pacing/deploy/Pacing_Service_Cluster_9.0/" not in client.get("/admin/pacing/deploy/").content
+
+
+def test_the_choices_offer_only_objects_the_user_may_read(demo, other_tenant):
+    from provisioning.wizard.serializers import ClusterSerializer, ConfigureSerializer
+
+    outsider = make_user("outsider", staff=True, grants={other_tenant: "write"})
+    root = make_user("root", superuser=True)
+    assert "demosrv" in ClusterSerializer(context={"cluster": "New", "user": root}).fields["host"].choices
+    mine = ClusterSerializer(context={"cluster": "New", "user": outsider}).fields["host"].choices
+    assert "demosrv" not in mine                                        # the Environment tenant's host
+    configure = ConfigureSerializer(context={"cluster": "New", "user": outsider})
+    assert "Stat_Server" not in configure.fields["stat_server"].choices
+    assert "Environment" not in configure.fields["tenant"].choices
