@@ -129,11 +129,18 @@ def media_types(options: Mapping | None) -> tuple[str, ...] | None:
 
 
 def parse_version(text: str) -> tuple[int, ...] | None:
-    """``"8.5.107.12"`` → ``(8, 5, 107, 12)``; None for an empty or non-numeric version."""
+    """``"8.5.107.12"`` → ``(8, 5, 107, 12)``; None for an empty or non-numeric version.
+
+    Genesys numbers the builds of a release by hundreds: 8.5.106 is a build of 8.5.1, 8.5.300 the first of 8.5.3.
+    So a release written short, as the seed writes it ("8.5.2", "8.5.3"), is read as its first build: ``"8.5.3"``
+    → ``(8, 5, 300)``, which compares as the vendor means it (8.5.106 is older than 8.5.2)."""
     parts = (text or "").strip().split(".")
     if not parts or not all(p.isdigit() for p in parts):
         return None
-    return tuple(int(p) for p in parts)
+    numbers = [int(p) for p in parts]
+    if len(numbers) >= 3 and len(parts[2]) == 1:
+        numbers[2] *= 100
+    return tuple(numbers)
 
 
 def at_least(version: str, minimum: Sequence[int]) -> bool | None:

@@ -25,6 +25,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from .interaction_server import at_least
+
 #: DBMS types as configdb.models.DBMSType stores them
 MSSQL, ORACLE, POSTGRESQL, DB2 = "mssql", "oracle", "postgre", "db2"
 
@@ -43,10 +45,11 @@ LOGGER_SECTION, LOGGER_PROTOCOL = "logger-settings", "delivery-protocol"
 ODBC_STRING, CONNECTION_STRING = "odbc-string", "connection-string"
 ODBC = "odbc"
 
-#: from this release the DAP names its ODBC source with odbc-string, and DB Server is not supported
-ODBC_STRING_VERSION = (8, 5, 3)
-#: DB2 is not supported from this release
-NO_DB2_VERSION = (8, 5, 2)
+#: from this release (8.5.3: builds 8.5.300 and later) the DAP names its ODBC source with odbc-string, and DB
+#: Server is not supported
+ODBC_STRING_VERSION = (8, 5, 300)
+#: DB2 is not supported from this release (8.5.2)
+NO_DB2_VERSION = (8, 5, 200)
 
 
 def parse_connection_string(text: str) -> tuple[tuple[str, str], ...]:
@@ -159,11 +162,8 @@ def parse_odbc_string(text: str) -> OdbcSource:
 
 def uses_odbc_string(version: str) -> bool:
     """Whether a server of this release reads ``odbc-string`` (8.5.3 and later, or unknown) rather than
-    ``connection-string``."""
-    parts = (version or "").strip().split(".")
-    if not all(p.isdigit() for p in parts):
-        return True
-    return tuple(int(p) for p in parts)[:3] >= ODBC_STRING_VERSION
+    ``connection-string``. Builds count by hundreds (configdb.interaction_server.parse_version): 8.5.106 is 8.5.1."""
+    return at_least(version, ODBC_STRING_VERSION) is not False
 
 
 def build(dbms_type: str, *, version: str = "", dsn: str = "", driver: str = "", port: int | None = None,
