@@ -7,7 +7,8 @@
                            nodes (Celery worker + beat: node-1, node-2) and, with REDIS_URL unset, one
                            embedded Redis; Ctrl-C or SIGTERM stops them all
     python3 dev.py test    install the test tools, then: ruff check, makemigrations --check, pytest
-                           (SQLite by default; set DATABASE_URL to run on PostgreSQL)
+                           (SQLite by default; set DATABASE_URL to run on PostgreSQL) on one worker per
+                           core, then the tests marked serial alone (PACING_TEST_WORKERS=1: one process)
     python3 dev.py bench NAME [ARGS]   run bench/NAME.py in the project's environment
 
 Extra arguments after `test` go to pytest (e.g. `python3 dev.py test -k options`).
@@ -261,8 +262,36 @@ def cmd_test(args: argparse.Namespace) -> None:
     run(BIN / "ruff", "check", ".")
     say("checking that no migration is missing")
     manage("makemigrations", "--check", "--dry-run", "-v", "1")
-    say(f"pytest on {database}")
-    run(PY, "-m", "pytest", *args.pytest_args)
+    workers = test_workers(args.pytest_args)
+    if workers <= 1:
+        say(f"pytest on {database}")
+        run(PY, "-m", "pytest", *args.pytest_args)
+        return
+    # Two phases (tests/conftest.py, PACING_TEST_PHASE): the tests without the `serial` marker on one worker per
+    # core (pytest-xdist), then the serial ones (chaos, dev.py run) alone, so their timings see an idle machine.
+    codes = []
+    for phase, extra in (("parallel", ["-n", str(workers), "--dist", "worksteal"]), ("serial", [])):
+        say(f"pytest on {database}, {phase} tests" + (f" ({workers} workers)" if extra else " (one process)"))
+        env = dict(os.environ, PACING_TEST_PHASE=phase)
+        codes.append(subprocess.run([str(PY), "-m", "pytest", *extra, *args.pytest_args], cwd=ROOT, env=env).returncode)
+    # 5 is pytest's "no test collected": fine for one phase (a -k that selects only serial tests), not for both
+    failed = [code for code in codes if code not in (0, 5)]
+    if failed or codes == [5, 5]:
+        sys.exit(failed[0] if failed else 5)
+
+
+def test_workers(pytest_args: list[str]) -> int:
+    """pytest-xdist workers for `dev.py test`: PACING_TEST_WORKERS, else one per core (at most 4); 1 when the
+    arguments choose their own (-n, -p no:xdist), ask for no run (--collect-only) or use the debugger."""
+    own = {"-n", "--numprocesses", "--co", "--collect-only", "--pdb", "--trace", "--lf", "--sw", "--stepwise"}
+    if any(a in own or a.startswith(("-n", "--numprocesses=")) for a in pytest_args) or "no:xdist" in pytest_args:
+        return 1
+    value = os.environ.get("PACING_TEST_WORKERS", "")
+    if value:
+        if not value.isdigit():
+            sys.exit(f"PACING_TEST_WORKERS must be a whole number (1: no parallel workers), not {value!r}.")
+        return int(value)
+    return max(1, min(4, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1))
 
 
 def cmd_bench(args: argparse.Namespace) -> None:

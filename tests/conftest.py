@@ -6,6 +6,11 @@ parsers, the chaos tests with their own SQLite file, the settings) gives the sam
 add minutes. A test uses the database when it asks for pytest-django's ``db``/``transactional_db``/``live_server``
 (directly or through another fixture), carries ``django_db``, or is marked ``database`` (a subprocess that opens
 the suite's engine itself, e.g. ``scratch_database``).
+
+``PACING_TEST_PHASE=parallel`` / ``serial`` keeps the tests without / with the ``serial`` marker: ``dev.py test``
+runs the first under pytest-xdist's workers and the second alone afterwards, because a serial test measures time
+against real processes (the chaos tests' leases and restarts, ``dev.py run``'s start-up) and must not share the
+machine's cores with another worker.
 """
 
 import io
@@ -45,17 +50,29 @@ def uses_database(item) -> bool:
             or not DATABASE_FIXTURES.isdisjoint(getattr(item, "fixturenames", ())))
 
 
+def keep(item) -> bool:
+    """Whether the environment's selection (database-only pass, parallel or serial phase) keeps ``item``."""
+    if os.environ.get("PACING_TEST_DATABASE_ONLY") == "1" and not uses_database(item):
+        return False
+    phase = os.environ.get("PACING_TEST_PHASE", "")
+    if phase in ("parallel", "serial"):
+        return (item.get_closest_marker("serial") is not None) == (phase == "serial")
+    return True
+
+
 def pytest_collection_modifyitems(config, items):
-    if os.environ.get("PACING_TEST_DATABASE_ONLY") != "1":
-        return
-    kept = [item for item in items if uses_database(item)]
-    dropped = [item for item in items if not uses_database(item)]
-    if dropped:
-        config.hook.pytest_deselected(items=dropped)
+    kept = [item for item in items if keep(item)]
+    if len(kept) != len(items):
+        config.hook.pytest_deselected(items=[item for item in items if not keep(item)])
         items[:] = kept
 
 
 def pytest_report_header(config):
+    lines = []
     if os.environ.get("PACING_TEST_DATABASE_ONLY") == "1":
-        return "PACING_TEST_DATABASE_ONLY=1: only the tests that touch the database (the others ran on SQLite)"
-    return None
+        lines.append("PACING_TEST_DATABASE_ONLY=1: only the tests that touch the database (the others ran on SQLite)")
+    phase = os.environ.get("PACING_TEST_PHASE", "")
+    if phase in ("parallel", "serial"):
+        lines.append(f"PACING_TEST_PHASE={phase}: only the tests {'with' if phase == 'serial' else 'without'} "
+                     "the serial marker")
+    return lines or None

@@ -10,9 +10,14 @@ import os
 import signal
 import time
 
+import pytest
+
 from alarms import catalog
 
 from .conftest import INTERVAL_S, check_journal
+
+#: leases, restarts and failovers timed against real processes: alone, after the parallel workers (tests/conftest.py)
+pytestmark = pytest.mark.serial
 
 
 def _alive_others(world, but: str) -> None:

@@ -7,7 +7,12 @@ import contextlib
 import subprocess
 import sys
 
+import pytest
+
 from .conftest import ROOT
+
+#: a real node process and its timings: alone, after the parallel workers (tests/conftest.py)
+pytestmark = pytest.mark.serial
 
 MONITORED = "Monitor_Test_Node"
 

@@ -15,6 +15,9 @@ from redis.retry import Retry
 
 from pacing.lease import Lease, clusters, lease_keys, nodes
 
+#: lease TTLs of a few hundred milliseconds against a real Redis: alone, after the parallel workers (tests/conftest.py)
+pytestmark = pytest.mark.serial
+
 CLUSTER = "Pacing_Service_Cluster_9.0"
 
 

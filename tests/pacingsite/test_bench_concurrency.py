@@ -14,6 +14,9 @@ import pytest
 
 from .test_metrics_multiprocess import ROOT
 
+#: a real gunicorn under concurrent clients: alone, after the parallel workers (tests/conftest.py)
+pytestmark = pytest.mark.serial
+
 BENCH = ROOT / "bench"
 
 

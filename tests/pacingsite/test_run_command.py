@@ -21,6 +21,9 @@ import requests
 
 from pacing.lease import nodes
 
+#: dev.py run's start-up and shutdown, timed: alone, after the parallel workers (tests/conftest.py)
+pytestmark = pytest.mark.serial
+
 ROOT = Path(__file__).resolve().parents[2]
 CLUSTER = "Pacing_Service_Cluster_9.0"
 

@@ -21,6 +21,9 @@ import requests
 
 from .test_metrics_multiprocess import ROOT, free_port
 
+#: 20 clients against a real gunicorn; busy timeouts are times: alone, after the parallel workers (tests/conftest.py)
+pytestmark = pytest.mark.serial
+
 CLIENTS = 20
 ROUNDS = 6
 
