@@ -113,6 +113,8 @@ class ConfigObjectSerializer(serializers.ModelSerializer):
         instance = instance if instance is not None else self.Meta.model()
         for name, value in validated.items():
             setattr(instance, name, value)
+        if "tenants" in links and hasattr(instance, "pending_tenants"):
+            instance.pending_tenants = links["tenants"]  # an application's rules see the tenants it will serve
         return instance, links
 
     def _user(self):
