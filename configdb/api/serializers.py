@@ -17,6 +17,7 @@ from ..models import (
     ApplicationTemplate,
     Connection,
     DatabaseAccessPoint,
+    DBMSType,
     Folder,
     Host,
     MediaType,
@@ -231,6 +232,10 @@ class DatabaseAccessPointSerializer(ConfigObjectSerializer):
                   "log_on_as_system", "options", "annex", "tenants", "dbms_name", "dbms_type", "database_name",
                   "db_username", "db_password", "query_timeout"]
         read_only_fields = ["created", "modified", "app_type"]
+        # the model's own words (configdb.models.dap): the known DBMS types listed, not DRF's bare "not valid"
+        extra_kwargs = {"dbms_type": {"error_messages": {
+            "invalid_choice": '"{input}" is not a DBMS type: one of '
+                              + ", ".join(f"{value} ({label})" for value, label in DBMSType.choices) + "."}}}
 
 
 class SwitchSerializer(ConfigObjectSerializer):
