@@ -17,7 +17,6 @@ from ..models import (
     ApplicationTemplate,
     Connection,
     DatabaseAccessPoint,
-    DBMSType,
     Folder,
     Host,
     MediaType,
@@ -63,6 +62,11 @@ class ConfigObjectSerializer(serializers.ModelSerializer):
             return serializers.CharField, {"required": False, "allow_blank": True, "write_only": True,
                                            "max_length": model_field.max_plain, "trim_whitespace": False}
         field_class, kwargs = super().build_standard_field(field_name, model_field)
+        message = model_field.error_messages.get("invalid_choice")
+        if model_field.choices and message and message != models.Field.default_error_messages["invalid_choice"]:
+            # the model's own words (a DAP's DBMS type lists the known ones), not DRF's bare "not a valid choice"
+            kwargs["error_messages"] = {**kwargs.get("error_messages", {}),
+                                        "invalid_choice": str(message).replace("%(value)r", '"{input}"')}
         if "validators" in kwargs:
             kwargs["validators"] = [v for v in kwargs["validators"] if not isinstance(v, UniqueValidator)]
         return field_class, kwargs
@@ -232,10 +236,6 @@ class DatabaseAccessPointSerializer(ConfigObjectSerializer):
                   "log_on_as_system", "options", "annex", "tenants", "dbms_name", "dbms_type", "database_name",
                   "db_username", "db_password", "query_timeout"]
         read_only_fields = ["created", "modified", "app_type"]
-        # the model's own words (configdb.models.dap): the known DBMS types listed, not DRF's bare "not valid"
-        extra_kwargs = {"dbms_type": {"error_messages": {
-            "invalid_choice": '"{input}" is not a DBMS type: one of '
-                              + ", ".join(f"{value} ({label})" for value, label in DBMSType.choices) + "."}}}
 
 
 class SwitchSerializer(ConfigObjectSerializer):

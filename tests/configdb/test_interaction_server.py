@@ -240,6 +240,17 @@ def test_the_admin_form_counts_the_tenants_the_inline_adds(client, admin_user, e
     assert list(app.tenants.all()) == [other]
 
 
+def test_a_clone_keeps_the_served_tenants_media_types(env):
+    other = services.save_object(Tenant(name="Acme"))
+    services.save_object(MediaType(tenant=other, name="sms"))
+    app = f.application(env, "IXN_1", ixn_template(env))
+    services.set_links(app, "tenants", [other])
+    app.options = {"cluster-settings": {"media-types": "sms"}}
+    services.save_object(app)
+    copy = services.clone_object(Application.objects.get(pk=app.pk))
+    assert copy.options == app.options and list(copy.tenants.all()) == [other]
+
+
 # -- DAPs with ODBC ------------------------------------------------------------------------------------------------
 
 
@@ -293,6 +304,22 @@ def test_an_unknown_dbms_type_is_a_field_error_on_every_path(api, env):
     with pytest.raises(transfer.TransferError) as caught:
         transfer.import_document(doc)
     assert any("dbms_type: 'access' is not a DBMS type" in line for line in caught.value.errors)
+
+
+def test_the_dap_admin_form_names_the_key_and_saves_nothing(client, admin_user, env):
+    client.force_login(admin_user)
+    dap = services.save_object(DatabaseAccessPoint(tenant=env, name="IXN_DAP", template=dap_template(env),
+                                                   dbms_type="mssql", db_password="pw"))
+    data = {"name": dap.name, "version": dap.version, "tenant": dap.tenant_id, "folder": "", "state": "enabled",
+            "dbms_name": "", "dbms_type": "mssql", "database_name": "", "db_username": "", "db_password": "",
+            "query_timeout": "0", "options-present": "1", "options-section": ["settings"],
+            "options-key": ["odbc-string"], "options-value": ["Driver={ODBC Driver 17"],
+            "applicationtenant_set-TOTAL_FORMS": "0", "applicationtenant_set-INITIAL_FORMS": "0"}
+    response = client.post(reverse("admin:configdb_databaseaccesspoint_change", args=[dap.pk]), data)
+    assert response.status_code == 200
+    assert "settings/odbc-string: unbalanced brace" in response.content.decode()
+    dap.refresh_from_db()
+    assert dap.options == {}
 
 
 # -- the builder -------------------------------------------------------------------------------------------------
