@@ -117,6 +117,8 @@ def create_many(
     for index, (obj, links) in enumerate(items):
         services.prepare(obj)
         services.check_write(user, obj)
+        if "tenants" in links and hasattr(obj, "pending_tenants"):
+            obj.pending_tenants = links["tenants"]  # an application's rules see the tenants it is about to serve
         try:
             obj.full_clean(exclude=_resolved_relations(obj), validate_unique=False, validate_constraints=False)
         except ValidationError as exc:

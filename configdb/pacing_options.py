@@ -150,6 +150,12 @@ def _media_types(tenant_id: int) -> frozenset[str]:
     return names
 
 
+def tenant_media_types(tenant_id: int) -> frozenset[str]:
+    """The names of a tenant's media types (cached inside :func:`media_types_cached`); the Interaction Server
+    ``media-types`` rule (configdb.models.Application) reads them the same way."""
+    return _media_types(tenant_id)
+
+
 def _pacing_section(dn) -> Mapping | None:
     from .models import DNType
 

@@ -379,6 +379,8 @@ def clone_object(obj: models.Model, *, user=None) -> models.Model:
     setattr(copy, name_field, _unique_copy(model, name_field, getattr(obj, name_field), **scope))
     if model._meta.model_name == "person":
         copy.employee_id = _unique_copy(model, "employee_id", obj.employee_id, tenant=obj.tenant)
+    if "tenants" in m2m and hasattr(copy, "pending_tenants"):
+        copy.pending_tenants = m2m["tenants"]  # an application's rules see the tenants the copy will serve
     save_object(copy, user=user)
     for field, values in m2m.items():
         set_links(copy, field, values, user=user)

@@ -80,12 +80,15 @@ class PacingAdminSite(admin.AdminSite):
 
     def _pacing_section(self) -> dict:
         """Pages, not models: the pacing nodes (pacing/admin_views.py), the config doctor
-        (provisioning/admin_views.py) and the deployment wizard (provisioning/wizard/admin_views.py)."""
+        (provisioning/admin_views.py), the deployment wizard (provisioning/wizard/admin_views.py) and the proxy
+        error codes (configdb/admin/environment.py)."""
         url = reverse("admin:pacing-nodes", current_app=self.name)
         perms = {"view": True, "add": False, "change": False, "delete": False}
         pages = [("Pacing nodes", "PacingNodes", url),
                  ("Config doctor", "ConfigDoctor", reverse("admin:pacing-doctor", current_app=self.name)),
-                 ("Deploy a pacing cluster", "DeployWizard", reverse("admin:pacing-deploy", current_app=self.name))]
+                 ("Deploy a pacing cluster", "DeployWizard", reverse("admin:pacing-deploy", current_app=self.name)),
+                 ("Interaction Server Proxy error codes", "ProxyErrorCodes",
+                  reverse("admin:configdb_proxy_error_codes", current_app=self.name))]
         return {"name": "Pacing", "app_label": "pacing", "app_url": url, "has_module_perms": True,
                 "models": [{"name": name, "object_name": object_name, "admin_url": page_url, "add_url": None,
                             "view_only": True, "perms": dict(perms)} for name, object_name, page_url in pages]}

@@ -1,12 +1,16 @@
 """Environment: tenants, folders, hosts, application templates, applications, DAPs, alarm conditions."""
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404, JsonResponse
+from django.http import Http404, HttpResponseRedirect, JsonResponse
+from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
+from .. import interaction_server as ixn
+from .. import odbc, odbc_builder
 from ..forms import ConfigObjectForm
+from ..ixn_clusters import LICENCE_RULES, is_server_cluster, licence_report
 from ..models import (
     AlarmCondition,
     Application,
@@ -281,8 +285,39 @@ def application_dependencies(app: Application, user) -> list[dict]:
     return sections
 
 
+#: the form prefix of the Tenants inline (Django's default: the link model's reverse accessor)
+SERVED_PREFIX = "applicationtenant_set"
+
+
+def posted_tenant_ids(data) -> list[int] | None:
+    """The tenants the posted Tenants inline keeps or adds (None when the page posted no such inline): the
+    application's media-types rule is asked before the inline rows are saved (Application.pending_tenants)."""
+    total = data.get(f"{SERVED_PREFIX}-TOTAL_FORMS") if data is not None else None
+    if total is None or not str(total).isdigit():
+        return None
+    ids = []
+    for index in range(min(int(total), 1000)):
+        raw = str(data.get(f"{SERVED_PREFIX}-{index}-tenant") or "")
+        if raw.isascii() and raw.isdigit() and not data.get(f"{SERVED_PREFIX}-{index}-DELETE"):
+            ids.append(int(raw))
+    return ids
+
+
+class ApplicationForm(ConfigObjectForm):
+    #: the ids of the tenants the request's user may read (set by ApplicationAdmin.get_form)
+    readable_tenants = None
+
+    def _post_clean(self):
+        pending = posted_tenant_ids(self.data) if self.is_bound else None
+        if pending is not None:
+            readable = self.readable_tenants() if self.readable_tenants is not None else None
+            self.instance.pending_tenants = [t for t in pending if readable is None or t in readable]
+        super()._post_clean()
+
+
 @admin.register(Application)
 class ApplicationAdmin(ConfigObjectAdmin):
+    form = ApplicationForm
     list_display = ["name", "app_type", "version", "host", "is_server", "template", "tenant", "folder_name",
                     "state"]
     extra_filters = ("app_type",)
@@ -307,6 +342,9 @@ class ApplicationAdmin(ConfigObjectAdmin):
         template = obj.template if obj is not None and obj.template_id else None
         if template is not None:
             with_metadata(form, "options", template.metadata, f"template '{template}'")
+        if issubclass(form, ApplicationForm):
+            form.readable_tenants = staticmethod(
+                lambda: set(Tenant.objects.restrict(request.user, "view").values_list("pk", flat=True)))
         return form
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
@@ -314,12 +352,29 @@ class ApplicationAdmin(ConfigObjectAdmin):
         obj = self.get_object(request, object_id)
         if obj is not None:
             extra_context["related_sections"] = application_dependencies(obj, request.user)
+            if obj.app_type in (ApplicationType.INTERACTION_SERVER, ApplicationType.APPLICATION_CLUSTER) and (
+                    obj.app_type == ApplicationType.INTERACTION_SERVER or ixn.cluster_type(obj.options)):
+                extra_context["extra_tools"] = [{"label": "Proxy error codes",
+                                                 "url": reverse("admin:configdb_proxy_error_codes")}]
+            if is_server_cluster(obj):
+                extra_context["licence"] = licence_report(obj, request.user)
+                extra_context["licence_rules"] = LICENCE_RULES
         return super().change_view(request, object_id, form_url, extra_context)
 
     def get_urls(self):
         ports = path("<path:object_id>/ports/", self.admin_site.admin_view(self.ports_view),
                      name="configdb_application_ports")
-        return [ports, *super().get_urls()]
+        codes = path("interaction-server-error-codes/", self.admin_site.admin_view(self.error_codes_view),
+                     name="configdb_proxy_error_codes")
+        return [codes, ports, *super().get_urls()]
+
+    def error_codes_view(self, request):
+        """Interaction Server Proxy's error codes (vendor), with what in the configuration leads to each (ours):
+        a reference page, for any staff user (it shows no configuration)."""
+        context = {**self.admin_site.each_context(request), "title": "Interaction Server Proxy error codes",
+                   "opts": self.opts, "errors": ixn.PROXY_ERRORS,
+                   "api_url": reverse("api:interaction-server-error-codes")}
+        return TemplateResponse(request, "admin/configdb/proxy_error_codes.html", context)
 
     def ports_view(self, request, object_id):
         """The ports of one application, as JSON, for the connection inline's port-ID picker: 404 for an
@@ -333,6 +388,24 @@ class ApplicationAdmin(ConfigObjectAdmin):
         choices = port_choices(obj.ports.order_by("port_id"))
         return JsonResponse({"application": obj.name,
                              "ports": [{"id": port_id, "label": label} for port_id, label in choices]})
+
+
+class OdbcBuilderForm(forms.Form):
+    """The builder's inputs (configdb.odbc_builder; the API's OdbcBuilderRequestSerializer asks the same)."""
+
+    purpose = forms.ChoiceField(choices=[(k, v[0]) for k, v in odbc_builder.PURPOSES.items()],
+                                help_text="main: [settings] dbprotocol; Event Logger: [logger-settings] "
+                                          "delivery-protocol.")
+    version = forms.ChoiceField(label="Interaction Server release", choices=list(odbc_builder.VERSIONS.items()),
+                                help_text="What the release supports: odbc-string from 8.5.3, connection-string "
+                                          "(default driver, non-default port) before.")
+    dbms_type = forms.ChoiceField(label="DBMS type", choices=[(k, k) for k in sorted(odbc.DEFAULT_DRIVERS)])
+    dsn = forms.CharField(label="DSN", required=False, max_length=255,
+                          help_text="A DSN configured on the server's host; or leave blank and name a driver.")
+    driver = forms.CharField(required=False, max_length=1024,
+                             help_text="Blank: the DBMS type's default driver (e.g. {SQL Server Native Client 10.0}).")
+    port = forms.IntegerField(required=False, min_value=1, max_value=65535,
+                              help_text="Before 8.5.3 only; written when not the type's default (1433, 1521, 50000).")
 
 
 class DatabaseAccessPointForm(ConfigObjectForm):
@@ -374,6 +447,64 @@ class DatabaseAccessPointAdmin(ConfigObjectAdmin):
         if db_field.name == "template":
             kwargs["queryset"] = ApplicationTemplate.objects.filter(app_type=ApplicationType.DATABASE_ACCESS_POINT)
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def get_urls(self):
+        builder = path("odbc-builder/", self.admin_site.admin_view(self.odbc_builder_view),
+                       name="configdb_databaseaccesspoint_odbc_builder")
+        return [builder, *super().get_urls()]
+
+    def _builder_tool(self, dap_id=None) -> list[dict]:
+        url = reverse("admin:configdb_databaseaccesspoint_odbc_builder")
+        return [{"label": "ODBC connection-string builder", "url": f"{url}?dap={dap_id}" if dap_id else url}]
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        extra_context = {**(extra_context or {}), "extra_tools": self._builder_tool(object_id)}
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def add_view(self, request, form_url="", extra_context=None):
+        extra_context = {**(extra_context or {}), "extra_tools": self._builder_tool()}
+        return super().add_view(request, form_url, extra_context)
+
+    def odbc_builder_view(self, request):
+        """The builder (configdb.odbc_builder): the option the chosen purpose, server release, DSN or driver and
+        port give. With ``?dap=<id>`` and a change permission on it, *Apply* writes the option (and the protocol
+        option) into that DAP through configdb.services, then returns to its page; otherwise the page shows the
+        key and value to copy."""
+        dap = None
+        raw = request.GET.get("dap") or ""
+        if raw:
+            dap = self.get_object(request, raw)
+            if dap is None:
+                raise Http404("No such database access point.")
+            if not self.has_view_permission(request, dap):
+                raise PermissionDenied
+        initial = {"dbms_type": dap.dbms_type if dap is not None else "", "purpose": "main", "version": "8.5.3"}
+        form = OdbcBuilderForm(request.POST or None, initial=initial)
+        built, status = None, 200
+        if request.method == "POST" and form.is_valid():
+            data = form.cleaned_data
+            try:
+                built = odbc_builder.build(data["dbms_type"], purpose=data["purpose"], version=data["version"],
+                                           dsn=data["dsn"], driver=data["driver"], port=data["port"])
+                if dap is not None and "apply" in request.POST:
+                    if not self.has_change_permission(request, dap):
+                        raise PermissionDenied
+                    odbc_builder.apply(dap, built, user=request.user)
+                    self.message_user(request, f"Set [{built.section}] {built.key} = {built.value} and "
+                                               f"{built.protocol_key} = {built.protocol_value}.", messages.SUCCESS)
+                    return HttpResponseRedirect(reverse("admin:configdb_databaseaccesspoint_change",
+                                                        args=[dap.pk]))
+            except ValidationError as exc:
+                for field, problems in exc.message_dict.items():
+                    form.add_error(field if field in form.fields else None, problems)
+                built, status = None, 400
+        elif request.method == "POST":
+            status = 400
+        context = {**self.admin_site.each_context(request), "title": "ODBC connection-string builder",
+                   "opts": self.opts, "form": form, "built": built, "dap": dap,
+                   "can_apply": dap is not None and self.has_change_permission(request, dap),
+                   "api_url": reverse("api:dap-odbc-builder")}
+        return TemplateResponse(request, "admin/configdb/odbc_builder.html", context, status=status)
 
 
 @admin.register(AlarmCondition)

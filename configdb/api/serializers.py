@@ -62,6 +62,11 @@ class ConfigObjectSerializer(serializers.ModelSerializer):
             return serializers.CharField, {"required": False, "allow_blank": True, "write_only": True,
                                            "max_length": model_field.max_plain, "trim_whitespace": False}
         field_class, kwargs = super().build_standard_field(field_name, model_field)
+        message = model_field.error_messages.get("invalid_choice")
+        if model_field.choices and message and message != models.Field.default_error_messages["invalid_choice"]:
+            # the model's own words (a DAP's DBMS type lists the known ones), not DRF's bare "not a valid choice"
+            kwargs["error_messages"] = {**kwargs.get("error_messages", {}),
+                                        "invalid_choice": str(message).replace("%(value)r", '"{input}"')}
         if "validators" in kwargs:
             kwargs["validators"] = [v for v in kwargs["validators"] if not isinstance(v, UniqueValidator)]
         return field_class, kwargs
@@ -113,6 +118,8 @@ class ConfigObjectSerializer(serializers.ModelSerializer):
         instance = instance if instance is not None else self.Meta.model()
         for name, value in validated.items():
             setattr(instance, name, value)
+        if "tenants" in links and hasattr(instance, "pending_tenants"):
+            instance.pending_tenants = links["tenants"]  # an application's rules see the tenants it will serve
         return instance, links
 
     def _user(self):

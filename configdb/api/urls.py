@@ -29,9 +29,17 @@ ROUTES = [
 for prefix, viewset, basename in ROUTES:
     router.register(prefix, viewset, basename=basename)
 
-urlpatterns = router.urls
-
 from django.urls import path  # noqa: E402
+
+from .interaction_server import LicenceCapacityView, OdbcBuilderView, ProxyErrorCodesView  # noqa: E402
+
+# before the router's: "odbc-builder" would otherwise read as the id of a database access point
+urlpatterns = [
+    path("database-access-points/odbc-builder/", OdbcBuilderView.as_view(), name="dap-odbc-builder"),
+    path("applications/<str:pk>/licence-capacity/", LicenceCapacityView.as_view(), name="application-licence"),
+    path("interaction-server/error-codes/", ProxyErrorCodesView.as_view(), name="interaction-server-error-codes"),
+    *router.urls,
+]
 
 from .import_jobs import ImportJobDetailView, ImportJobListView  # noqa: E402
 from .transfer import ConfigExportView, ConfigImportView  # noqa: E402

@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 
+from .. import interaction_server as ixn
 from .. import option_metadata, pem
 from ..secrets import is_sealed
 from .base import ConfigObject, FieldNamedConstraints, FolderType
@@ -15,7 +16,13 @@ from .fields import EncryptedTextField, OptionsField, PEMField, validate_private
 
 
 class ApplicationType(models.TextChoices):
-    """Configuration Server application types (CfgAppType) the product meets."""
+    """Configuration Server application types (CfgAppType) the product meets.
+
+    No type of its own for Interaction Server Proxy: the seed creates proxies "using the Interaction Server
+    application type" (interaction-server-deployment.txt, step 3); a proxy is an Interaction Server whose
+    ``component_type`` is ``configdb.interaction_server.PROXY_COMPONENT`` (ours) or that a proxy cluster lists.
+    Migration 0004 turned the older ``interaction_server_proxy`` rows into that; imports map it the same way.
+    """
 
     APPLICATION_CLUSTER = "application_cluster", "Application Cluster"
     GENESYS_GENERIC_SERVER = "genesys_generic_server", "Genesys Generic Server"
@@ -23,7 +30,6 @@ class ApplicationType(models.TextChoices):
     STAT_SERVER = "stat_server", "Stat Server"
     MESSAGE_SERVER = "message_server", "Message Server"
     INTERACTION_SERVER = "interaction_server", "Interaction Server"
-    INTERACTION_SERVER_PROXY = "interaction_server_proxy", "Interaction Server Proxy"
     UNIVERSAL_ROUTING_SERVER = "universal_routing_server", "Universal Routing Server"
     ORCHESTRATION_SERVER = "orchestration_server", "Orchestration Server"
     DATABASE_ACCESS_POINT = "database_access_point", "Database Access Point"
@@ -199,8 +205,66 @@ class Application(ConfigObject):
                 errors.setdefault("backup_server", []).append("An application cannot be its own backup.")
             elif self.backup_server.app_type != self.app_type:
                 errors.setdefault("backup_server", []).append("The backup must be of the same type.")
+        cluster_problems = self.cluster_settings_problems()
+        if cluster_problems:
+            errors.setdefault("options", []).extend(cluster_problems)
         if errors:
             raise ValidationError(errors)
+
+    #: the served tenants a caller links right after saving (services.set_links; the API, the bulk path and the
+    #: admin's Tenants inline set it), so that the rules below see them on a new application too
+    pending_tenants = None
+
+    def checked_tenant_ids(self) -> set[int]:
+        """The application's tenant(s) for the media-types rule: its owning tenant and the tenants it serves
+        (the links about to be written when a caller said so, else the stored ones)."""
+        ids = {self.tenant_id} if self.tenant_id else set()
+        if self.pending_tenants is not None:
+            ids |= {getattr(t, "pk", t) for t in self.pending_tenants}
+        elif self.pk is not None and not self._state.adding:
+            ids |= set(ApplicationTenant.objects.filter(application_id=self.pk).values_list("tenant_id", flat=True))
+        return ids
+
+    def cluster_settings_problems(self) -> list[str]:
+        """The ``[cluster-settings]`` rules (seed, "Interaction Server Cluster", step 5 a–d; interaction_server):
+
+        - an Application Cluster's ``cluster-type``, when present, is ``Interaction Server`` or ``Interaction
+          Server Proxy`` (a pacing cluster sets none);
+        - an Interaction Server's ``media-types`` parses (no empty item, no name twice) and names media types of
+          the application's tenant(s) (ours: as for a queue's pacing/media, a MediaType of exactly that name,
+          case kept, of the owning tenant or of a served tenant).
+        """
+        options = self.options if isinstance(self.options, dict) else {}
+        section = options.get(ixn.SECTION)
+        if not isinstance(section, dict):
+            return []
+        if self.app_type == ApplicationType.APPLICATION_CLUSTER and ixn.CLUSTER_TYPE in section:
+            value = section[ixn.CLUSTER_TYPE]
+            if not isinstance(value, str) or value.strip() not in ixn.CLUSTER_TYPES:
+                allowed = " or ".join(f"'{t}'" for t in ixn.CLUSTER_TYPES)
+                return [f"{ixn.CLUSTER_TYPE_PATH}: {value!r} is not a cluster type: {allowed} (or remove the option: "
+                        "a pacing cluster sets none)."]
+        if self.app_type == ApplicationType.INTERACTION_SERVER and ixn.MEDIA_TYPES in section:
+            try:
+                names = ixn.parse_media_types(section[ixn.MEDIA_TYPES])
+            except ValueError as exc:
+                return [f"{ixn.MEDIA_TYPES_PATH}: {exc}."]
+            from .. import pacing_options
+            from .tenancy import Tenant
+
+            tenant_ids = self.checked_tenant_ids()
+            known: set[str] = set()
+            for tenant_id in tenant_ids:
+                known |= pacing_options.tenant_media_types(tenant_id)
+            unknown = [name for name in names if name not in known]
+            if unknown:
+                tenants = sorted(Tenant._base_manager.filter(pk__in=tenant_ids).values_list("name", flat=True))
+                whose = ", ".join(f"'{t}'" for t in tenants) or "none"
+                listed = ", ".join(sorted(known)[:10]) or "none"
+                return [f"{ixn.MEDIA_TYPES_PATH}: {', '.join(repr(n) for n in unknown)} "
+                        f"{'is not a media type' if len(unknown) == 1 else 'are not media types'} of the "
+                        f"application's tenant(s) {whose} (their media types: {listed}; names are case-sensitive)."]
+        return []
 
 
 class ApplicationTenant(FieldNamedConstraints):

@@ -36,6 +36,7 @@ from .specs import (
     SPECS,
     TENANT_SPEC,
     Spec,
+    _legacy_values,
     _spec_problems,
     describe,
     natural_key,
@@ -264,6 +265,7 @@ class _Importer:
         self.records[spec.key].append(rec)
         data, problems = _clean_fields(spec.fields, spec.required, raw, spec.model)
         if data is not None:
+            _legacy_values(spec, data)
             problems += _spec_problems(spec, data)
             if all(name in data for name in KEY_FIELDS.get(spec.kind, (spec.label_field,))):
                 rec.key = natural_key(spec, data)
@@ -532,10 +534,11 @@ class _Importer:
         self._write_folders()
         self._write_simple("hosts")
         self._write_simple("application-templates")
+        # media types before the applications and DNs: an Interaction Server's [cluster-settings] media-types and
+        # a virtual queue's pacing/media must name media types of their tenant
+        self._write_simple("media-types")
         self._write_applications()
         self._write_simple("switches")
-        # media types before the DNs: a virtual queue's pacing/media must name one of its tenant's
-        self._write_simple("media-types")
         self._write_simple("dns")
         self._write_simple("virtual-queues")
         self._write_simple("skills")

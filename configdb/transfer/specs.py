@@ -6,12 +6,14 @@ from dataclasses import dataclass
 
 from django.db import models
 
+from .. import interaction_server as ixn
 from ..models import (
     DN,
     AgentGroup,
     AlarmCondition,
     Application,
     ApplicationTemplate,
+    ApplicationType,
     Connection,
     DatabaseAccessPoint,
     DNType,
@@ -175,6 +177,19 @@ def describe(key: tuple) -> str:
     if kind == "transaction":
         return f"transaction '{key[2]}' of type '{key[1]}'"
     return f"{NOUNS[kind]} named '{key[1]}'"
+
+
+def _legacy_values(spec: Spec, data: dict) -> None:
+    """Values of older documents mapped to today's (in place): the application type ``interaction_server_proxy``
+    is an Interaction Server whose component type is ``Interaction Server Proxy`` (configdb.interaction_server;
+    a template of that type is an Interaction Server template), as migration 0004 did to stored rows."""
+    if data.get("app_type") != ixn.LEGACY_PROXY_TYPE:
+        return
+    if spec.key == "applications":
+        data["app_type"] = ApplicationType.INTERACTION_SERVER
+        data["component_type"] = data.get("component_type") or ixn.PROXY_COMPONENT
+    elif spec.key == "application-templates":
+        data["app_type"] = ApplicationType.INTERACTION_SERVER
 
 
 def _spec_problems(spec: Spec, data: dict) -> list[str]:

@@ -18,6 +18,7 @@ from pathlib import Path
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from configdb import interaction_server as ixn
 from configdb import services
 from configdb.models import ApplicationTemplate, ApplicationType, Tenant
 
@@ -48,9 +49,12 @@ class ImportResult:
 
 
 def app_types() -> dict[str, str]:
-    """Each application type's value and label → its value (what an .apd's <type> may say)."""
+    """Each application type's value and label → its value (what an .apd's <type> may say). The older proxy type
+    (``interaction_server_proxy`` / ``Interaction Server Proxy``) is read as Interaction Server, the type the seed
+    creates proxies with (configdb.interaction_server.LEGACY_PROXY_TYPE; a template has no component type)."""
     known = {value: value for value in ApplicationType.values}
     known.update({label: value for value, label in ApplicationType.choices})
+    known[ixn.LEGACY_PROXY_TYPE] = known[ixn.PROXY_COMPONENT] = ApplicationType.INTERACTION_SERVER.value
     return known
 
 

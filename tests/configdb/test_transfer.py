@@ -93,7 +93,7 @@ def rich(demo, other_tenant):
     dap = save(DatabaseAccessPoint(
         tenant=env, name="Pacing_DAP", template=dap_template, dbms_name="dbhost", dbms_type="postgre",
         database_name="pacing", db_username="pacing", db_password="s3cret-dap-pw", query_timeout=30,
-        folder=pacing_folder, options={"settings": {"dbprotocol": "postgre", "password": "dap-option-secret"}},
+        folder=pacing_folder, options={"settings": {"dbprotocol": "odbc", "password": "dap-option-secret"}},
     ))
     services.set_links(dap, "tenants", [env])
 
