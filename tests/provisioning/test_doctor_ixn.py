@@ -473,3 +473,21 @@ def test_troubleshooting_lists_the_checker():
 ])
 def test_releases_compare_in_build_numbers(version, minimum, expected):
     assert doctor_ixn.release_at_least(version, minimum) is expected
+
+
+def test_the_api_and_the_command_show_the_checker(env_tenant):
+    import io
+
+    from django.core.management import CommandError, call_command
+
+    from tests.configdb.api_helpers import body, client_for, make_user
+
+    build(env_tenant)
+    server_too_old(env_tenant)
+    data = body(client_for(make_user("root", superuser=True)).get("/api/v1/doctor/", {"code": "IXN_VERSION"}))
+    assert [(f["code"], f["object"]["name"]) for f in data["findings"]] == [("IXN_VERSION", "IXN_1")]
+    assert data["findings"][0]["url"] == f"/admin/configdb/application/{app('IXN_1').pk}/change/"
+    out = io.StringIO()
+    with pytest.raises(CommandError, match="error"):
+        call_command("doctor", stdout=out)
+    assert "[IXN_VERSION]" in out.getvalue()
