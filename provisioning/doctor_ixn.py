@@ -55,6 +55,8 @@ ESP_TYPES = frozenset({ApplicationType.CHAT_SERVER, ApplicationType.EMAIL_SERVER
                        ApplicationType.GENESYS_GENERIC_SERVER, ApplicationType.THIRD_PARTY_SERVER})
 #: the seed's reporting clients (Stat Servers and ICON)
 REPORTING_TYPES = frozenset({ApplicationType.STAT_SERVER, ApplicationType.INTERACTION_CONCENTRATOR})
+#: the seed's media servers ("including chat and e-mail"), connected to a primary/backup pair of proxies
+MEDIA_SERVER_TYPES = frozenset({ApplicationType.CHAT_SERVER, ApplicationType.EMAIL_SERVER})
 #: ours: the components that monitor servers with Ping requests (Solution Control Server)
 MONITOR_TYPES = frozenset({ApplicationType.SOLUTION_CONTROL_SERVER})
 #: ours: the media type names that make "a queue of email" (long-lived interactions: the seed's FIFO issue)
@@ -671,9 +673,15 @@ def cluster_proxy_backup(cfg):
                           "applications that support proxy clusters (N+1: the client chooses any available proxy).")
 
 
-@rule("IXN_DEDICATED_PROXY_PAIR", WARNING, "Clients connected to a dedicated proxy: a primary/backup pair (step 7)")
+@rule("IXN_DEDICATED_PROXY_PAIR", WARNING, "Clients connected to a dedicated proxy, and media servers: a "
+      "primary/backup pair (step 7)")
 def dedicated_proxy_pair(cfg):
     x = cfg.ixn
+    for client, target, _ in x.clients():
+        if client.app_type in MEDIA_SERVER_TYPES and target.pk in x.proxy_cluster_ids:
+            yield client, (f"{client.get_app_type_display()} '{client}' connects to the proxy cluster '{target}': "
+                           "media servers (including chat and e-mail) should be connected to a primary/backup pair "
+                           "of Interaction Server Proxies, shared with other applications or dedicated.")
     members = {c.server_id for pc in x.proxy_clusters for c in pc.connections.all()}
     for proxy in x.proxies:
         if proxy.pk in x.primary_of or proxy.pk in members:

@@ -314,6 +314,10 @@ def dedicated_proxy_alone(env):
     Application.objects.filter(name="Proxy_Ob").update(component_type="")
 
 
+def media_server_on_the_proxy_cluster(env):
+    connect("Chat_Server", "Proxy_Cluster")
+
+
 def reporting_proxy_shared(env):
     connect("Desktop", "Proxy_R")
 
@@ -374,6 +378,7 @@ CRAFTED = [
     ("IXN_PULL_HOLD_TIMEOUT", pull_hold_left_to_the_servers, "Proxy_B"),
     ("IXN_CLUSTER_PROXY_BACKUP", cluster_proxy_with_backup, "Proxy_A"),
     ("IXN_DEDICATED_PROXY_PAIR", dedicated_proxy_alone, "Proxy_O"),
+    ("IXN_DEDICATED_PROXY_PAIR", media_server_on_the_proxy_cluster, "Chat_Server"),
     ("IXN_DEDICATED_REPORTING", reporting_proxy_shared, "Proxy_R"),
     ("IXN_DEDICATED_REPORTING", reporting_through_the_proxy_cluster, "ICON"),
     ("IXN_PROXY_TENANTS", client_of_another_tenant, "ICON"),
