@@ -97,9 +97,6 @@ class ServerCluster:
     def servers(self) -> list[Application]:
         return [s for n in self.nodes for s in n.servers]
 
-    def node_of(self, app: Application) -> Node | None:
-        return next((n for n in self.nodes if app in n.servers), None)
-
 
 class IxnConfig:
     """What the cluster rules read, derived from the doctor's applications plus two queries (the DAPs' DB Info and
@@ -124,8 +121,11 @@ class IxnConfig:
         for cluster in self.server_clusters:
             members = [apps[c.server_id] for c in cluster.app.connections.all()]
             for member in members:
-                if member.pk in self.primary_of and self.primary_of[member.pk] in members:
+                primary = self.primary_of.get(member.pk)
+                if primary is not None:     # a backup listed: its primary makes the node, listed or not
                     cluster.listed_backups.append(member)
+                    if primary not in members:
+                        cluster.nodes.append(Node(primary, member))
                 else:
                     backup = apps.get(member.backup_server_id) if member.backup_server_id else None
                     cluster.nodes.append(Node(member, backup))
@@ -212,17 +212,18 @@ class IxnConfig:
         return [a for a in self.incoming.get(proxy.pk, [])
                 if a.pk not in pair and a.pk not in self.proxy_cluster_ids]
 
-    def clusters_reached_by(self, app: Application) -> dict[int, tuple[ServerCluster, bool]]:
-        """Server clusters a client reaches → (cluster, whether only through a proxy)."""
-        found: dict[int, tuple[ServerCluster, bool]] = {}
+    def clusters_reached_by(self, app: Application) -> list[ServerCluster]:
+        """The server clusters an application reaches: through a proxy or a proxy cluster, through the Interaction
+        Server cluster object, or by a direct connection to one of its servers."""
+        found: dict[int, ServerCluster] = {}
         for target in self.targets(app):
             for proxy in self.proxies_behind(target):
                 for cluster in self.reach(proxy):
-                    found.setdefault(cluster.app.pk, (cluster, True))
+                    found[cluster.app.pk] = cluster
             for cluster in self.server_clusters:
                 if target == cluster.app or target in cluster.servers:
-                    found[cluster.app.pk] = (cluster, False)
-        return found
+                    found[cluster.app.pk] = cluster
+        return list(found.values())
 
     def databases(self, server: Application) -> tuple[list[DatabaseAccessPoint], list[DatabaseAccessPoint]]:
         """(main database DAPs, Event Logger DAPs) a server connects to."""
@@ -355,7 +356,7 @@ def urs_direct(cfg):
         if app.app_type != ApplicationType.UNIVERSAL_ROUTING_SERVER:
             continue
         targets = {x.pair_key(t) for t in x.targets(app)}
-        for cluster, _ in x.clusters_reached_by(app).values():
+        for cluster in x.clusters_reached_by(app):
             missing = [n.primary for n in cluster.nodes if n.primary.pk not in targets]
             if missing:
                 yield app, (f"URS '{app}' does not connect directly to {_names(missing)} of Interaction Server "
@@ -749,7 +750,7 @@ def stat_server_direct(cfg):
         if app.app_type != ApplicationType.STAT_SERVER:
             continue
         targets = {x.pair_key(t) for t in x.targets(app)}
-        for cluster, _ in x.clusters_reached_by(app).values():
+        for cluster in x.clusters_reached_by(app):
             missing = [n.primary for n in cluster.nodes if n.primary.pk not in targets]
             if missing:
                 yield app, (f"Stat Server '{app}' is not connected directly to {_names(missing)} of cluster "

@@ -182,6 +182,11 @@ def cluster_lists_a_backup(env):
     connect("IXN_Cluster", "IXN_1_b")
 
 
+def cluster_lists_the_backup_instead(env):
+    disconnect("IXN_Cluster", "IXN_2")
+    connect("IXN_Cluster", "IXN_2_b")
+
+
 def proxy_reaches_no_server(env):
     disconnect("Proxy_A", "IXN_Cluster")
 
@@ -350,6 +355,7 @@ CRAFTED = [
     ("IXN_CLUSTER_EMPTY", server_cluster_empty, "IXN_Cluster"),
     ("IXN_NODE_PAIR", node_without_backup, "IXN_2"),
     ("IXN_NODE_PAIR", cluster_lists_a_backup, "IXN_Cluster"),
+    ("IXN_NODE_PAIR", cluster_lists_the_backup_instead, "IXN_Cluster"),
     ("IXN_PROXY_SERVERS", proxy_reaches_no_server, "Proxy_A"),
     ("IXN_PROXY_SERVERS", proxy_reaches_some_servers, "Proxy_A"),
     ("IXN_URS_DIRECT", urs_misses_a_server, "URS"),
@@ -423,6 +429,13 @@ def test_one_event_logger_for_the_cluster_is_said_with_its_limitations(env_tenan
     assert codes(found) == {"IXN_EVENT_LOGGER"}, found
     assert "one Event Logger database for the entire cluster" in found[0].message
     assert "EventAgentLogout" in found[0].message
+
+
+def test_a_cluster_listing_a_backup_still_knows_the_node(env_tenant):
+    build(env_tenant)
+    cluster_lists_the_backup_instead(env_tenant)
+    assert [(f.code, f.object_name) for f in ixn_findings() if f.severity != doctor.INFO] == [
+        ("IXN_NODE_PAIR", "IXN_Cluster")]
 
 
 def test_a_dap_finding_links_the_dap_admin_page(env_tenant):
