@@ -6,6 +6,10 @@ its size — and yields :class:`Finding` rows: severity, code, message, the obje
 the admin page that fixes it. :func:`run` loads, runs every rule and keeps the findings on objects the user may
 read (configdb.access; ``user=None``, a command, sees everything). ``docs/troubleshooting.md`` lists the rules.
 
+The Interaction Server cluster checker (provisioning/doctor_ixn.py, codes ``IXN_…``) is part of the doctor: its
+rules register with the same :func:`rule`, and what they read is added to the Config by a :func:`loader` (a fixed
+number of queries too), so ``run``, the command, the API and the admin page show both.
+
 Why the rules reuse the runtime's own definitions (ours): a doctor that disagrees with the pacing service is worse
 than none. What a pacing cluster is comes from ``pacing.clusters``; a queue's pacing/media and optimizationGoal
 from ``configdb.pacing_options`` (the rule every write path and target discovery apply); the hybrid_integration
@@ -111,6 +115,16 @@ class Rule:
 
 RULES: list[Rule] = []
 
+#: functions that add to a :class:`Config` what the rules of another module read (each a fixed number of
+#: queries), run at the end of its loading: the Interaction Server cluster checker (provisioning/doctor_ixn.py)
+LOADERS: list[Callable[[Config], None]] = []
+
+
+def loader(load):
+    """Register a loader (see :data:`LOADERS`)."""
+    LOADERS.append(load)
+    return load
+
 
 def rule(code: str, severity: str, title: str, source: str = "vendor"):
     """Register a check; it yields ``(object, message)`` pairs, the rule adds its code and severity."""
@@ -189,6 +203,8 @@ class Config:
         self.conditions: dict[int, dict[str, AlarmCondition]] = defaultdict(dict)
         for cond in AlarmCondition.objects.filter(name__in=list(catalog.BY_CODE)).select_related("tenant", "folder"):
             self.conditions[cond.tenant_id][cond.name] = cond
+        for load in LOADERS:
+            load(self)
 
     def stat_servers(self, cluster: Cluster) -> list[Application]:
         """The Stat Servers the cluster connects to, a primary and its backup counted once (the seed's pair)."""
@@ -553,3 +569,7 @@ def summary(findings: Iterable[Finding]) -> dict[str, int]:
     for f in findings:
         counts[f.severity] += 1
     return counts
+
+
+# the Interaction Server cluster checker registers its loader and rules here (it imports this module's names)
+from . import doctor_ixn  # noqa: E402, F401, I001
