@@ -242,22 +242,10 @@ def option(app: Application, key: str, section: str = SETTINGS) -> str | None:
     return value.strip() if isinstance(value, str) else None
 
 
-def _builds(parts) -> tuple[int, ...]:
-    """A release in build numbers: Genesys numbers the builds of release 8.5.1 as 8.5.100–8.5.199, so the seed's
-    "8.5.2" and "8.5.3" mean 8.5.200 and 8.5.300 (and "8.5.106" is a build of 8.5.1, older than 8.5.2)."""
-    parts = tuple(parts)
-    if len(parts) >= 3 and parts[2] < 10:
-        parts = (*parts[:2], parts[2] * 100, *parts[3:])
-    return parts[:3]
-
-
 def release_at_least(version: str, minimum) -> bool | None:
-    """Whether ``version`` is ``minimum`` or later, in build numbers (above); None when it cannot be read.
-
-    Why not configdb.interaction_server.at_least: it compares the numbers as written, so 8.5.106 would pass the
-    8.5.2 and 8.5.3 gates."""
-    parsed = ixn.parse_version(version)
-    return None if parsed is None else _builds(parsed) >= _builds(minimum)
+    """Whether ``version`` is ``minimum`` or later (configdb.interaction_server.at_least: builds count by
+    hundreds, so 8.5.106 is older than the seed's 8.5.2); None when it cannot be read."""
+    return ixn.at_least(version, minimum)
 
 
 def at_least(app: Application, minimum) -> bool:
@@ -266,7 +254,11 @@ def at_least(app: Application, minimum) -> bool:
 
 
 def release(minimum) -> str:
-    return ".".join(str(p) for p in minimum)
+    """A release as the seed writes it: (8, 5, 300) → "8.5.3", (8, 5, 106) → "8.5.106"."""
+    parts = list(minimum)
+    if len(parts) >= 3 and parts[2] >= 100 and parts[2] % 100 == 0:
+        parts[2] //= 100
+    return ".".join(str(p) for p in parts)
 
 
 def _names(apps: Iterable[Application]) -> str:

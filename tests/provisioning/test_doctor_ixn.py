@@ -480,17 +480,21 @@ def test_troubleshooting_lists_the_checker():
 
 
 @pytest.mark.parametrize(("version", "minimum", "expected"), [
-    ("8.5.106.03", (8, 5, 2), False),     # a build of 8.5.1: DB2 and DB Server still supported
-    ("8.5.109.01", (8, 5, 3), False),
-    ("8.5.200.11", (8, 5, 2), True),
-    ("8.5.301.04", (8, 5, 3), True),
+    ("8.5.106.03", (8, 5, 200), False),   # a build of 8.5.1: DB2 and DB Server still supported
+    ("8.5.109.01", (8, 5, 300), False),
+    ("8.5.200.11", (8, 5, 200), True),
+    ("8.5.301.04", (8, 5, 300), True),
     ("8.5.107", (8, 5, 106), True),
     ("8.5.105.9", (8, 5, 106), False),
     ("8.5.3", (8, 5, 107), True),         # the seed's way of writing a release
-    ("latest", (8, 5, 3), None),
+    ("latest", (8, 5, 300), None),
 ])
 def test_releases_compare_in_build_numbers(version, minimum, expected):
     assert doctor_ixn.release_at_least(version, minimum) is expected
+
+
+def test_releases_are_named_as_the_seed_writes_them():
+    assert doctor_ixn.release((8, 5, 300)) == "8.5.3" and doctor_ixn.release((8, 5, 106)) == "8.5.106"
 
 
 def test_the_api_and_the_command_show_the_checker(env_tenant):
