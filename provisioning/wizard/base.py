@@ -88,6 +88,11 @@ class Wizard:
     steps: tuple[Step, ...]
     check_name: Callable[[str], str | None]
     subject: Callable[[str], object]
+    #: the subjects the start page lists: ``subjects(user)`` → names (the user's readable tenants only)
+    subjects: Callable[..., list[str]] = field(default=lambda user: [])
+    #: steps the admin page repeats before moving on (one node, one pair at a time)
+    repeated: frozenset[str] = frozenset()
+    start_template: str = "admin/wizard/start.html"
 
     @property
     def by_key(self) -> dict[str, Step]:

@@ -31,8 +31,21 @@ def check_name(name: str) -> str | None:
     return None
 
 
+def pacing_clusters(user) -> list[str]:
+    """Every pacing Application Cluster the user may read (the deployment wizard's start page)."""
+    from django.db.models import Q
+
+    from configdb.models import ApplicationType
+    from pacing.clusters import PACING_TEMPLATE
+
+    return list(Application.objects.restrict(user, "view").filter(app_type=ApplicationType.APPLICATION_CLUSTER)
+                .filter(Q(options__has_key="pacing") | Q(template__name__startswith=PACING_TEMPLATE))
+                .order_by("name").values_list("name", flat=True))
+
+
 #: the deployment wizard for pacing clusters (steps.py)
-PACING = Wizard("deploy", "Deploy a pacing cluster", tuple(STEPS), check_name, cluster_app)
+PACING = Wizard("deploy", "Deploy a pacing cluster", tuple(STEPS), check_name, cluster_app, pacing_clusters,
+                frozenset({"nodes", "alarms"}))
 
 
 def hidden(name: str, user) -> bool:

@@ -481,5 +481,11 @@ STEPS: list[Step] = [
     Step(8, "stat", "Stat Server", "10", StatSerializer, stat_status, connect_stat),
 ]
 
+def subjects(user) -> list[str]:
+    """The Interaction Server clusters the user may read (the start page's list)."""
+    apps = Application.objects.restrict(user, "view").filter(app_type=CLUSTER).order_by("name")
+    return [a.name for a in apps if ixn.cluster_type(a.options) == ixn.SERVER_CLUSTER]
+
+
 WIZARD = Wizard("interaction-cluster", "Configure an Interaction Server cluster", tuple(STEPS), check_name,
-                server_cluster)
+                server_cluster, subjects, frozenset({"pairs", "proxies"}), "admin/wizard/ixn_start.html")

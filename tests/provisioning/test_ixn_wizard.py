@@ -138,3 +138,43 @@ def test_read_only_grant_is_refused(setup):
 def test_pacing_wizard_urls_unchanged(setup):
     c = client_for(make_user("root", superuser=True))
     assert len(send(c, "get", "/api/v1/provisioning/deploy/X/").json()["steps"]) == 9
+
+
+ADMIN = f"/admin/pacing/interaction-cluster/{NAME}/"
+
+
+def test_walk_every_step_in_the_admin(setup, client):
+    client.force_login(make_user("root", superuser=True))
+    start = client.get("/admin/pacing/interaction-cluster/")
+    assert start.status_code == 200 and b"Interaction Server" in start.content
+    assert client.get("/admin/pacing/interaction-cluster/", {"cluster": NAME})["Location"] == ADMIN
+    assert client.get(ADMIN)["Location"] == ADMIN + "clusters/"
+    assert b"Configure an Interaction Server cluster" in client.get("/admin/").content
+    r = client.post(ADMIN + "clusters/", CLUSTERS)
+    assert r.status_code == 302 and r["Location"] == ADMIN + "pairs/"
+    r = client.post(ADMIN + "pairs/", {**PAIR, "media_types": "chat,,email"})
+    assert r.status_code == 400 and b"empty item" in r.content and b"s3cret" not in r.content
+    assert not Application.objects.filter(name="IXN_1").exists()
+    r = client.post(ADMIN + "pairs/", PAIR)
+    assert r.status_code == 302 and r["Location"] == ADMIN + "pairs/"        # repeated: one pair at a time
+    r = client.post(ADMIN + "proxies/", {"name": "Proxy_1", "template": "IXN_T", "host": "h1", "port": 7130,
+                                         "redundancy": "hot_standby"})
+    assert r.status_code == 302, r.content.decode()[:3000]
+    r = client.post(ADMIN + "clients/", {"clients": ["Desktop"]})
+    assert r.status_code == 302 and r["Location"] == ADMIN + "dedicated/"
+    for step, data in (("urs", {"urs": "URS"}), ("ors", {"ors": "ORS", "proxy": "Proxy_1"}),
+                       ("stat", {"stat_server": "Stat", "target": "proxy", "proxy": "Proxy_1"})):
+        r = client.post(ADMIN + step + "/", data)
+        assert r.status_code == 302, (step, r.content.decode()[:3000])
+    assert r["Location"] == ADMIN + "summary/"
+    assert client.get(ADMIN + "summary/").status_code == 200
+    assert links("Stat") == {"Proxy_1"}
+
+
+def test_admin_read_only_sees_no_form(setup, client):
+    send(client_for(make_user("root", superuser=True)), "post", API + "clusters/", CLUSTERS)
+    client.force_login(make_user("reader", staff=True, grants={setup: "read"}))
+    page = client.get(ADMIN + "pairs/")
+    assert page.status_code == 200 and b"wizard-form" not in page.content
+    r = client.post(ADMIN + "pairs/", PAIR)
+    assert r.status_code in (400, 403) and not Application.objects.filter(name="IXN_1").exists()
