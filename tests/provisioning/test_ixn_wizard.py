@@ -21,8 +21,8 @@ NAME = "IXN_Cluster"
 API = f"/api/v1/provisioning/interaction-cluster/{NAME}/"
 
 
-@pytest.fixture
-def setup(db):
+def make_config() -> Tenant:
+    """A tenant, a host and the templates and servers the wizard connects (URS, ORS, Stat Server, a desktop)."""
     tenant = Tenant.objects.create(name="T1")
     Host.objects.create(name="h1", tenant=tenant)
     for name, app_type in (("Cluster_T", ApplicationType.APPLICATION_CLUSTER),
