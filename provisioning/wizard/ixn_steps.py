@@ -192,7 +192,8 @@ class ProxySerializer(_ServerFields):
 
 
 class _AppsField(serializers.MultipleChoiceField):
-    pass
+    def __init__(self, **kwargs):
+        super().__init__(allow_empty=False, **kwargs)
 
 
 class ClientsSerializer(StepSerializer):
@@ -398,7 +399,10 @@ def connect_clients(name: str, data: dict, user) -> dict:
 def dedicated_status(name: str) -> Status:
     found = []
     for proxy in proxies(name):
-        found += [f"{c} → {proxy}" for c in _connected_from(proxy) if c != proxy_cluster_name(name)]
+        # ORS and Stat Server connections to a proxy are steps 9 and 10
+        found += [f"{c} → {proxy}" for c in Connection.objects.filter(server=proxy).exclude(
+            application__app_type__in=[CLUSTER, ApplicationType.ORCHESTRATION_SERVER, ApplicationType.STAT_SERVER])
+            .values_list("application__name", flat=True).distinct()]
     return _optional(found, "Clients of dedicated proxies")
 
 

@@ -43,6 +43,11 @@ def make_config() -> Tenant:
     return tenant
 
 
+@pytest.fixture
+def setup(db):
+    return make_config()
+
+
 CLUSTERS = {"template": "Cluster_T", "host": "h1", "tenant": "T1", "port": 7100}
 PAIR = {"name": "IXN_1", "backup": "IXN_1_B", "template": "IXN_T", "host": "h1", "backup_host": "h1", "port": 7120,
         "media_types": "chat, email", "dap_template": "DAP_T", "dbms_type": "mssql", "dbms_name": "sql1",
@@ -162,12 +167,16 @@ def test_walk_every_step_in_the_admin(setup, client):
     assert r.status_code == 302, r.content.decode()[:3000]
     r = client.post(ADMIN + "clients/", {"clients": ["Desktop"]})
     assert r.status_code == 302 and r["Location"] == ADMIN + "dedicated/"
+    assert client.post(ADMIN + "clients/", {}).status_code == 400          # nothing chosen: refused
     for step, data in (("urs", {"urs": "URS"}), ("ors", {"ors": "ORS", "proxy": "Proxy_1"}),
                        ("stat", {"stat_server": "Stat", "target": "proxy", "proxy": "Proxy_1"})):
         r = client.post(ADMIN + step + "/", data)
         assert r.status_code == 302, (step, r.content.decode()[:3000])
     assert r["Location"] == ADMIN + "summary/"
     assert client.get(ADMIN + "summary/").status_code == 200
+    status = send(client_for(make_user("root2", superuser=True)), "get", API).json()
+    dedicated = next(s for s in status["steps"] if s["key"] == "dedicated")
+    assert not dedicated["done"] and dedicated["optional"]                 # ORS → proxy is step 9, not step 7
     assert links("Stat") == {"Proxy_1"}
 
 
