@@ -317,7 +317,7 @@ def _make_pair(data: dict, user, tenant: Tenant, **extra) -> tuple[Application, 
 
 def _dap(name: str, data: dict, database: str, section: str, protocol: str, version: str, user) -> Application:
     try:
-        key, value = odbc.build(data["dbms_type"], version=version, dsn=data.get("dsn", ""))
+        key, value = odbc.build(data["dbms_type"], version=version, dsn=data.get("dsn", ""), port=data.get("db_port"))
     except ValueError as exc:
         raise WizardError("dbms_type", str(exc)) from None
     template = ApplicationTemplate.objects.get(name=data["dap_template"])

@@ -187,3 +187,34 @@ def test_admin_read_only_sees_no_form(setup, client):
     assert page.status_code == 200 and b"wizard-form" not in page.content
     r = client.post(ADMIN + "pairs/", PAIR)
     assert r.status_code in (400, 403) and not Application.objects.filter(name="IXN_1").exists()
+
+
+def test_choices_only_from_readable_tenants(setup):
+    other = Tenant.objects.create(name="Other")
+    Host.objects.create(name="secret_host", tenant=other)
+    writer = make_user("writer", grants={setup: "write"})
+    c = client_for(writer)
+    r = send(c, "post", API + "clusters/", {**CLUSTERS, "host": "secret_host"})
+    assert r.status_code == 400 and "host" in r.json()
+    r = send(c, "post", API + "clusters/", {**CLUSTERS, "tenant": "Other"})
+    assert r.status_code == 400 and "tenant" in r.json()
+
+
+def test_another_tenants_cluster_is_hidden(setup):
+    send(client_for(make_user("root", superuser=True)), "post", API + "clusters/", CLUSTERS)
+    other = Tenant.objects.create(name="Other")
+    c = client_for(make_user("outsider", grants={other: "write"}))
+    assert send(c, "get", API).status_code == 404
+    assert send(c, "post", API + "pairs/", PAIR).status_code == 404
+
+
+def test_older_server_gets_connection_string(setup):
+    ApplicationTemplate.objects.create(name="IXN_Old", app_type=ApplicationType.INTERACTION_SERVER, version="8.5.106",
+                                       tenant=setup)
+    c = client_for(make_user("root", superuser=True))
+    send(c, "post", API + "clusters/", CLUSTERS)
+    r = send(c, "post", API + "pairs/", {**PAIR, "template": "IXN_Old", "dbms_type": "oracle", "db_port": 1600})
+    assert r.status_code == 200, r.content
+    dap = DatabaseAccessPoint.objects.get(name="IXN_1_DAP")
+    assert dap.options["settings"]["connection-string"] == "driver=Oracle in OraClient11g_home1;port=1600"
+    assert dap.ports.get(port_id="default").port == 1600
