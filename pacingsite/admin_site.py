@@ -48,6 +48,7 @@ class PacingAdminSite(admin.AdminSite):
         from pacing.admin_views import nodes_view
         from provisioning.admin_views import doctor_view
         from provisioning.wizard import admin_views as wizard
+        from provisioning.wizard import ixn_steps
 
         def nodes(request):
             return nodes_view(request, self)
@@ -55,8 +56,12 @@ class PacingAdminSite(admin.AdminSite):
         def doctor(request):
             return doctor_view(request, self)
 
-        def deploy(view):
-            return self.admin_view(lambda request, **kwargs: view(request, self, **kwargs))
+        def deploy(view, which=None):
+            if which is None:
+                return self.admin_view(lambda request, **kwargs: view(request, self, **kwargs))
+            return self.admin_view(lambda request, **kwargs: view(request, self, wizard=which, **kwargs))
+
+        ixn = ixn_steps.WIZARD
 
         return [path("pacing/nodes/", self.admin_view(nodes), name="pacing-nodes"),
                 path("pacing/doctor/", self.admin_view(doctor), name="pacing-doctor"),
@@ -65,6 +70,13 @@ class PacingAdminSite(admin.AdminSite):
                 path("pacing/deploy/<str:cluster>/summary/", deploy(wizard.summary_view),
                      name="pacing-deploy-summary"),
                 path("pacing/deploy/<str:cluster>/<slug:step>/", deploy(wizard.step_view), name="pacing-deploy-step"),
+                path("pacing/interaction-cluster/", deploy(wizard.start_view, ixn), name="pacing-interaction-cluster"),
+                path("pacing/interaction-cluster/<str:cluster>/", deploy(wizard.resume_view, ixn),
+                     name="pacing-interaction-cluster-cluster"),
+                path("pacing/interaction-cluster/<str:cluster>/summary/", deploy(wizard.summary_view, ixn),
+                     name="pacing-interaction-cluster-summary"),
+                path("pacing/interaction-cluster/<str:cluster>/<slug:step>/", deploy(wizard.step_view, ixn),
+                     name="pacing-interaction-cluster-step"),
                 path("section/<slug:slug>/", self.admin_view(self.section_view), name="gax-section"),
                 *super().get_urls()]
 
@@ -87,6 +99,8 @@ class PacingAdminSite(admin.AdminSite):
         pages = [("Pacing nodes", "PacingNodes", url),
                  ("Config doctor", "ConfigDoctor", reverse("admin:pacing-doctor", current_app=self.name)),
                  ("Deploy a pacing cluster", "DeployWizard", reverse("admin:pacing-deploy", current_app=self.name)),
+                 ("Configure an Interaction Server cluster", "InteractionClusterWizard",
+                  reverse("admin:pacing-interaction-cluster", current_app=self.name)),
                  ("Interaction Server Proxy error codes", "ProxyErrorCodes",
                   reverse("admin:configdb_proxy_error_codes", current_app=self.name))]
         return {"name": "Pacing", "app_label": "pacing", "app_url": url, "has_module_perms": True,

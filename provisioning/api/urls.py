@@ -4,7 +4,7 @@ from django.urls import path
 
 from . import views
 from .templates import TemplateImportView
-from .wizard import DeployStatusView, DeployStepView
+from .wizard import DeployStatusView, DeployStepView, InteractionClusterStatusView, InteractionClusterStepView
 
 urlpatterns = [
     path("doctor/", views.DoctorView.as_view(), name="doctor"),
@@ -13,4 +13,8 @@ urlpatterns = [
     path("provisioning/templates/import/", TemplateImportView.as_view(), name="provisioning-template-import"),
     path("provisioning/deploy/<str:cluster>/", DeployStatusView.as_view(), name="provisioning-deploy"),
     path("provisioning/deploy/<str:cluster>/<slug:step>/", DeployStepView.as_view(), name="provisioning-deploy-step"),
+    path("provisioning/interaction-cluster/<str:cluster>/", InteractionClusterStatusView.as_view(),
+         name="provisioning-interaction-cluster"),
+    path("provisioning/interaction-cluster/<str:cluster>/<slug:step>/", InteractionClusterStepView.as_view(),
+         name="provisioning-interaction-cluster-step"),
 ]

@@ -11,73 +11,72 @@ no form that writes.
 from __future__ import annotations
 
 from django.contrib import messages
-from django.db.models import Q
 from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from rest_framework import serializers as drf
 
-from configdb.models import Application, ApplicationType
-from pacing.clusters import PACING_TEMPLATE
-
 from . import flow
-from .base import first_incomplete, gate
-from .steps import BY_KEY, STEPS
+from .base import Wizard, first_incomplete, gate
 
-#: steps repeated before moving on (one node at a time; one alarm condition at a time)
-REPEATED = {"nodes", "alarms"}
+PACING = flow.PACING
 
 
-def _url(name: str, cluster: str, step: str | None = None) -> str:
+def _url(name: str, cluster: str, step: str | None = None, wizard: Wizard = PACING) -> str:
+    """The admin URL names are ``pacing-<wizard.key>[-…]`` (pacingsite/admin_site.py)."""
     if name == "step":
-        return reverse("admin:pacing-deploy-step", kwargs={"cluster": cluster, "step": step})
-    return reverse(f"admin:pacing-deploy-{name}", kwargs={"cluster": cluster})
+        return reverse(f"admin:pacing-{wizard.key}-step", kwargs={"cluster": cluster, "step": step})
+    return reverse(f"admin:pacing-{wizard.key}-{name}", kwargs={"cluster": cluster})
 
 
-def _step_rows(cluster: str, statuses: dict, current: str | None = None) -> list[dict]:
+def _common(admin_site, request, wizard: Wizard) -> dict:
+    return {**admin_site.each_context(request), "wizard": wizard,
+            "wizard_url": reverse(f"admin:pacing-{wizard.key}"), "wizard_title": wizard.title}
+
+
+def _step_rows(cluster: str, statuses: dict, current: str | None = None, wizard: Wizard = PACING) -> list[dict]:
     rows, open_ = [], True
-    for step in STEPS:
+    for step in wizard.steps:
         status = statuses[step.key]
-        rows.append({"step": step, "status": status, "url": _url("step", cluster, step.key), "open": open_,
+        rows.append({"step": step, "status": status, "url": _url("step", cluster, step.key, wizard), "open": open_,
                      "current": step.key == current})
         open_ = open_ and status.passed
     return rows
 
 
-def start_view(request, admin_site):
-    """Clusters in progress (every pacing Application Cluster, with its next step) and a form to name a new one."""
+def start_view(request, admin_site, wizard: Wizard = PACING):
+    """Subjects in progress (with their next step) and a form to name a new one."""
     error = None
     name = request.GET.get("cluster", "")
     if "cluster" in request.GET:
-        error = flow.check_name(name)
+        error = wizard.check_name(name)
         if error is None:
-            return HttpResponseRedirect(_url("cluster", name))
+            return HttpResponseRedirect(_url("cluster", name, wizard=wizard))
     clusters = []
-    for app in (Application.objects.restrict(request.user, "view").filter(app_type=ApplicationType.APPLICATION_CLUSTER)
-                .filter(Q(options__has_key="pacing") | Q(template__name__startswith=PACING_TEMPLATE))
-                .order_by("name")):
-        statuses = flow.statuses(app.name)
-        nxt = first_incomplete(STEPS, statuses)
-        clusters.append({"name": app.name, "next": nxt, "url": _url("cluster", app.name),
+    for subject in wizard.subjects(request.user):
+        statuses = flow.statuses(subject, wizard)
+        nxt = first_incomplete(list(wizard.steps), statuses)
+        clusters.append({"name": subject, "next": nxt, "url": _url("cluster", subject, wizard=wizard),
                          "done": sum(1 for s in statuses.values() if s.done)})
-    context = {**admin_site.each_context(request), "title": "Deploy a pacing cluster", "clusters": clusters,
-               "error": error, "name": name}
-    return TemplateResponse(request, "admin/wizard/start.html", context)
+    context = {**_common(admin_site, request, wizard), "title": wizard.title, "clusters": clusters,
+               "error": error, "name": name, "total": len(wizard.steps)}
+    return TemplateResponse(request, wizard.start_template, context)
 
 
-def _check(request, cluster: str) -> None:
-    problem = flow.check_name(cluster)
+def _check(request, cluster: str, wizard: Wizard = PACING) -> None:
+    problem = wizard.check_name(cluster)
     if problem:
         raise Http404(problem)
     if flow.hidden(cluster, request.user):
         raise Http404("No such cluster.")
 
 
-def resume_view(request, admin_site, cluster):
+def resume_view(request, admin_site, cluster, wizard: Wizard = PACING):
     """The first incomplete step of ``cluster`` (the summary when all are done)."""
-    _check(request, cluster)
-    nxt = first_incomplete(STEPS, flow.statuses(cluster))
-    return HttpResponseRedirect(_url("step", cluster, nxt.key) if nxt else _url("summary", cluster))
+    _check(request, cluster, wizard)
+    nxt = first_incomplete(list(wizard.steps), flow.statuses(cluster, wizard))
+    return HttpResponseRedirect(_url("step", cluster, nxt.key, wizard) if nxt else _url("summary", cluster,
+                                                                                         wizard=wizard))
 
 
 def _payload(step, request) -> tuple[dict, dict]:
@@ -111,6 +110,8 @@ def _fields(step, cluster: str, values: dict, errors: dict, user=None) -> list[d
     for name, field in form.fields.items():
         if name in step.files:
             kind = "file"
+        elif field.write_only:   # a secret (the DAP password): never drawn back into the page
+            kind = "password"
         elif isinstance(field, drf.BooleanField):
             kind = "checkbox"
         elif isinstance(field, drf.MultipleChoiceField):
@@ -121,7 +122,7 @@ def _fields(step, cluster: str, values: dict, errors: dict, user=None) -> list[d
             kind = "number"
         else:
             kind = "text"
-        value = values.get(name, field.default if field.default is not drf.empty else "")
+        value = "" if kind == "password" else values.get(name, field.default if field.default is not drf.empty else "")
         choices = [(str(k), str(v)) for k, v in field.choices.items()] if kind in ("select", "multi") else []
         if kind == "select" and not field.required and ("", "") not in choices and "" not in dict(choices):
             choices.insert(0, ("", "—"))
@@ -133,17 +134,18 @@ def _fields(step, cluster: str, values: dict, errors: dict, user=None) -> list[d
     return rows
 
 
-def step_view(request, admin_site, cluster, step):
-    found = BY_KEY.get(step)
-    _check(request, cluster)
+def step_view(request, admin_site, cluster, step, wizard: Wizard = PACING):
+    STEPS = list(wizard.steps)
+    found = wizard.by_key.get(step)
+    _check(request, cluster, wizard)
     if found is None:
         raise Http404(f"No step '{step}'.")
-    statuses = flow.statuses(cluster)
+    statuses = flow.statuses(cluster, wizard)
     blocker = gate(STEPS, found, statuses)
     if blocker is not None:
         messages.warning(request, f"Step {found.number} ({found.title}) opens once step {blocker.number} "
                                   f"({blocker.title}) is complete: {statuses[blocker.key].detail}")
-        return HttpResponseRedirect(_url("step", cluster, blocker.key))
+        return HttpResponseRedirect(_url("step", cluster, blocker.key, wizard))
     values, errors, plan, code = found.initial(cluster), {}, None, 200
     if request.method == "POST":
         try:
@@ -153,7 +155,7 @@ def step_view(request, admin_site, cluster, step):
         if not errors:
             if found.key == "install":
                 payload["dry_run"] = "preview" in request.POST
-            outcome = flow.submit(found, cluster, payload, request.user, files)
+            outcome = flow.submit(found, cluster, payload, request.user, files, wizard)
             if outcome.ok:
                 for line in outcome.messages:
                     messages.success(request, line)
@@ -161,36 +163,42 @@ def step_view(request, admin_site, cluster, step):
                     plan = outcome.plan
                 else:
                     following = next((s for s in STEPS if s.number == found.number + 1), None)
-                    if found.key in REPEATED or following is None:
-                        target = _url("step", cluster, found.key) if found.key in REPEATED else _url("summary",
-                                                                                                     cluster)
+                    if found.key in wizard.repeated:
+                        target = _url("step", cluster, found.key, wizard)
+                    elif following is None:
+                        target = _url("summary", cluster, wizard=wizard)
                     else:
-                        target = _url("step", cluster, following.key)
+                        target = _url("step", cluster, following.key, wizard)
                     return HttpResponseRedirect(target)
             else:
                 errors, code = outcome.errors, outcome.status
                 values = {**values, **payload}
-                statuses = flow.statuses(cluster)
+                statuses = flow.statuses(cluster, wizard)
     status = found.status(cluster)
     following = next((s for s in STEPS if s.number == found.number + 1), None)
-    context = {**admin_site.each_context(request), "title": f"Deploy {cluster}: step {found.number} of {len(STEPS)}",
-               "cluster": cluster, "step": found, "status": status, "rows": _step_rows(cluster, statuses, found.key),
+    verb = "Deploy" if wizard is PACING else "Configure"
+    context = {**_common(admin_site, request, wizard),
+               "title": f"{verb} {cluster}: step {found.number} of {len(STEPS)}",
+               "cluster": cluster, "step": found, "status": status,
+               "rows": _step_rows(cluster, statuses, found.key, wizard),
                "fields": _fields(found, cluster, values, errors, request.user), "errors": errors.get("detail", []) +
                errors.get("cluster", []), "read_only": flow.read_only(request.user),
-               "next_url": (_url("step", cluster, following.key) if following else _url("summary", cluster))
-               if status.passed else None, "preview": plan, **found.context(cluster, request.user)}
+               "next_url": (_url("step", cluster, following.key, wizard) if following
+                            else _url("summary", cluster, wizard=wizard)) if status.passed else None,
+               "preview": plan, **found.context(cluster, request.user)}
     return TemplateResponse(request, "admin/wizard/step.html", context, status=code)
 
 
-def summary_view(request, admin_site, cluster):
-    _check(request, cluster)
-    statuses = flow.statuses(cluster)
-    nxt = first_incomplete(STEPS, statuses)
+def summary_view(request, admin_site, cluster, wizard: Wizard = PACING):
+    _check(request, cluster, wizard)
+    statuses = flow.statuses(cluster, wizard)
+    nxt = first_incomplete(list(wizard.steps), statuses)
     if nxt is not None:
         messages.warning(request, f"The summary opens once every step is complete; step {nxt.number} "
                                   f"({nxt.title}) is not: {statuses[nxt.key].detail}")
-        return HttpResponseRedirect(_url("step", cluster, nxt.key))
-    findings = flow.doctor_findings(cluster, request.user)
-    context = {**admin_site.each_context(request), "title": f"Cluster '{cluster}' deployed", "cluster": cluster,
-               "rows": _step_rows(cluster, statuses), "findings": findings}
+        return HttpResponseRedirect(_url("step", cluster, nxt.key, wizard))
+    findings = flow.doctor_findings(cluster, request.user) if wizard is PACING else []
+    done = "deployed" if wizard is PACING else "configured"
+    context = {**_common(admin_site, request, wizard), "title": f"Cluster '{cluster}' {done}", "cluster": cluster,
+               "rows": _step_rows(cluster, statuses, wizard=wizard), "findings": findings}
     return TemplateResponse(request, "admin/wizard/summary.html", context)

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-__all__ = ["Status", "Step", "WizardError", "first_incomplete", "gate"]
+__all__ = ["Status", "Step", "Wizard", "WizardError", "first_incomplete", "gate"]
 
 
 class WizardError(Exception):
@@ -74,3 +74,26 @@ def first_incomplete(steps: list[Step], statuses: dict[str, Status]) -> Step | N
 def gate(steps: list[Step], step: Step, statuses: dict[str, Status]) -> Step | None:
     """The earlier step that keeps ``step`` closed (None: it may be opened)."""
     return next((s for s in steps if s.number < step.number and not statuses[s.key].passed), None)
+
+
+@dataclass(frozen=True)
+class Wizard:
+    """Ours: a wizard is a list of steps and how its subject (the name in the URL) is checked and resolved, so the
+    pacing deployment wizard and the Interaction Server cluster wizard share flow.submit, the API views and the
+    admin pages. ``check_name(name)``: why the name cannot name a subject (None: it can). ``subject(name)``: the
+    configuration object named (None: not created yet), used to hide another tenant's subject (404)."""
+
+    key: str
+    title: str
+    steps: tuple[Step, ...]
+    check_name: Callable[[str], str | None]
+    subject: Callable[[str], object]
+    #: the subjects the start page lists: ``subjects(user)`` → names (the user's readable tenants only)
+    subjects: Callable[..., list[str]] = field(default=lambda user: [])
+    #: steps the admin page repeats before moving on (one node, one pair at a time)
+    repeated: frozenset[str] = frozenset()
+    start_template: str = "admin/wizard/start.html"
+
+    @property
+    def by_key(self) -> dict[str, Step]:
+        return {s.key: s for s in self.steps}

@@ -15,11 +15,11 @@ from configdb.models import Application
 from .. import doctor
 from ..services import ProvisioningError
 from ..templates.files import TemplateError
-from .base import Status, Step, WizardError, gate
+from .base import Status, Step, Wizard, WizardError, gate
 from .steps import STEPS, cluster_app, nodes_of, served_tenant
 
-__all__ = ["Outcome", "TemplateError", "check_name", "doctor_findings", "hidden", "read_only", "statuses", "submit",
-           "template_errors"]
+__all__ = ["PACING", "Outcome", "TemplateError", "check_name", "doctor_findings", "hidden", "read_only", "statuses",
+           "submit", "template_errors"]
 
 
 def check_name(name: str) -> str | None:
@@ -29,6 +29,23 @@ def check_name(name: str) -> str | None:
     if len(name) > 255 or any(c in name for c in "/\\\x00") or any(ord(c) < 32 for c in name):
         return "A cluster name has at most 255 characters and no slash or control character."
     return None
+
+
+def pacing_clusters(user) -> list[str]:
+    """Every pacing Application Cluster the user may read (the deployment wizard's start page)."""
+    from django.db.models import Q
+
+    from configdb.models import ApplicationType
+    from pacing.clusters import PACING_TEMPLATE
+
+    return list(Application.objects.restrict(user, "view").filter(app_type=ApplicationType.APPLICATION_CLUSTER)
+                .filter(Q(options__has_key="pacing") | Q(template__name__startswith=PACING_TEMPLATE))
+                .order_by("name").values_list("name", flat=True))
+
+
+#: the deployment wizard for pacing clusters (steps.py)
+PACING = Wizard("deploy", "Deploy a pacing cluster", tuple(STEPS), check_name, cluster_app, pacing_clusters,
+                frozenset({"nodes", "alarms"}))
 
 
 def hidden(name: str, user) -> bool:
@@ -46,8 +63,8 @@ def read_only(user) -> bool:
     return user is not None and access.writable_tenant_ids(user) == set()
 
 
-def statuses(name: str) -> dict[str, Status]:
-    return {step.key: step.status(name) for step in STEPS}
+def statuses(name: str, wizard: Wizard | None = None) -> dict[str, Status]:
+    return {step.key: step.status(name) for step in (wizard or PACING).steps}
 
 
 @dataclass
@@ -70,12 +87,14 @@ def template_errors(exc: TemplateError) -> dict:
     return errors
 
 
-def submit(step: Step, name: str, payload, user, files: dict | None = None) -> Outcome:
-    """Validate and apply ``step`` for cluster ``name``; nothing is written unless the whole step succeeds."""
-    problem = check_name(name)
+def submit(step: Step, name: str, payload, user, files: dict | None = None, wizard: Wizard | None = None) -> Outcome:
+    """Validate and apply ``step`` of ``wizard`` (the pacing one by default) for the subject ``name``; nothing is
+    written unless the whole step succeeds."""
+    wizard = wizard or PACING
+    problem = wizard.check_name(name)
     if problem:
         return Outcome(400, {"cluster": [problem]})
-    blocker = gate(STEPS, step, statuses(name))
+    blocker = gate(list(wizard.steps), step, statuses(name, wizard))
     if blocker is not None:
         return Outcome(409, {"detail": [f"Step {blocker.number} ({blocker.title}) is not complete: "
                                         f"{blocker.status(name).detail}"]}, blocked_by=blocker)
