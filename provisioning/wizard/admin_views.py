@@ -197,7 +197,7 @@ def summary_view(request, admin_site, cluster, wizard: Wizard = PACING):
         messages.warning(request, f"The summary opens once every step is complete; step {nxt.number} "
                                   f"({nxt.title}) is not: {statuses[nxt.key].detail}")
         return HttpResponseRedirect(_url("step", cluster, nxt.key, wizard))
-    findings = flow.doctor_findings(cluster, request.user) if wizard is PACING else []
+    findings = wizard.findings(cluster, request.user)
     done = "deployed" if wizard is PACING else "configured"
     context = {**_common(admin_site, request, wizard), "title": f"Cluster '{cluster}' {done}", "cluster": cluster,
                "rows": _step_rows(cluster, statuses, wizard=wizard), "findings": findings}

@@ -93,6 +93,8 @@ class Wizard:
     #: steps the admin page repeats before moving on (one node, one pair at a time)
     repeated: frozenset[str] = frozenset()
     start_template: str = "admin/wizard/start.html"
+    #: the config doctor's findings the summary shows: ``findings(name, user)`` → doctor.Finding rows
+    findings: Callable[..., list] = field(default=lambda name, user: [])
 
     @property
     def by_key(self) -> dict[str, Step]:

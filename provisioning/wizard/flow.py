@@ -43,11 +43,6 @@ def pacing_clusters(user) -> list[str]:
                 .order_by("name").values_list("name", flat=True))
 
 
-#: the deployment wizard for pacing clusters (steps.py)
-PACING = Wizard("deploy", "Deploy a pacing cluster", tuple(STEPS), check_name, cluster_app, pacing_clusters,
-                frozenset({"nodes", "alarms"}))
-
-
 def hidden(name: str, user) -> bool:
     """The application ``name`` exists in a tenant ``user`` may not read: the wizard answers as for no such page
     (404), so its status does not tell what another tenant configures."""
@@ -146,3 +141,6 @@ def doctor_findings(name: str, user) -> list[doctor.Finding]:
     return kept
 
 
+#: the deployment wizard for pacing clusters (steps.py)
+PACING = Wizard("deploy", "Deploy a pacing cluster", tuple(STEPS), check_name, cluster_app, pacing_clusters,
+                frozenset({"nodes", "alarms"}), findings=doctor_findings)

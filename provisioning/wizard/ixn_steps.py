@@ -34,6 +34,7 @@ from configdb.models import (
     Tenant,
 )
 
+from .. import doctor
 from .base import Status, Step, Wizard, WizardError
 from .serializers import StepSerializer, _names
 
@@ -316,6 +317,9 @@ def _make_pair(data: dict, user, tenant: Tenant, **extra) -> tuple[Application, 
 
 
 def _dap(name: str, data: dict, database: str, section: str, protocol: str, version: str, user) -> Application:
+    if data["dbms_type"] == odbc.DB2 and ixn.at_least(version, odbc.NO_DB2_VERSION):
+        raise WizardError("dbms_type", f"Interaction Server {version} cannot use DB2: support of the IBM DB2 "
+                                       "database was discontinued in release 8.5.2 (choose mssql, oracle or postgre).")
     try:
         key, value = odbc.build(data["dbms_type"], version=version, dsn=data.get("dsn", ""), port=data.get("db_port"))
     except ValueError as exc:
@@ -491,5 +495,20 @@ def subjects(user) -> list[str]:
     return [a.name for a in apps if ixn.cluster_type(a.options) == ixn.SERVER_CLUSTER]
 
 
+def findings(name: str, user) -> list[doctor.Finding]:
+    """The cluster checker's findings (``IXN_…``, provisioning/doctor_ixn.py) on this cluster's objects: the two
+    cluster applications, every server and proxy with its backup, their DAPs, and the applications connected to
+    any of them (URS, ORS, Stat Server, clients)."""
+    core = [c for c in (server_cluster(name), proxy_cluster(name)) if c is not None]
+    members = primaries(name) + proxies(name)
+    apps = core + members + [m.backup_server for m in members if m.backup_server_id]
+    ids = {a.pk for a in apps}
+    names = {a.name for a in apps}
+    names |= set(Application.objects.filter(connected_from__application_id__in=ids).values_list("name", flat=True))
+    names |= set(Application.objects.filter(connections__server_id__in=ids).values_list("name", flat=True))
+    return [f for f in doctor.run(user) if f.code.startswith("IXN_") and f.object_name in names]
+
+
 WIZARD = Wizard("interaction-cluster", "Configure an Interaction Server cluster", tuple(STEPS), check_name,
-                server_cluster, subjects, frozenset({"pairs", "proxies"}), "admin/wizard/ixn_start.html")
+                server_cluster, subjects, frozenset({"pairs", "proxies"}), "admin/wizard/ixn_start.html",
+                findings=findings)

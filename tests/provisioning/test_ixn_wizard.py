@@ -13,6 +13,7 @@ from configdb.models import (
     Connection,
     DatabaseAccessPoint,
     Host,
+    MediaType,
     Tenant,
 )
 from tests.configdb.api_helpers import client_for, make_user, send
@@ -24,6 +25,8 @@ API = f"/api/v1/provisioning/interaction-cluster/{NAME}/"
 def make_config() -> Tenant:
     """A tenant, a host and the templates and servers the wizard connects (URS, ORS, Stat Server, a desktop)."""
     tenant = Tenant.objects.create(name="T1")
+    for media in ("chat", "email"):                    # a server's media-types must name the tenant's own
+        MediaType.objects.create(name=media, tenant=tenant)
     Host.objects.create(name="h1", tenant=tenant)
     for name, app_type in (("Cluster_T", ApplicationType.APPLICATION_CLUSTER),
                            ("IXN_T", ApplicationType.INTERACTION_SERVER),
@@ -218,3 +221,34 @@ def test_older_server_gets_connection_string(setup):
     dap = DatabaseAccessPoint.objects.get(name="IXN_1_DAP")
     assert dap.options["settings"]["connection-string"] == "driver=Oracle in OraClient11g_home1;port=1600"
     assert dap.ports.get(port_id="default").port == 1600
+
+
+@pytest.mark.parametrize("version, refused", [("8.5.300", True), ("8.5.200.11", True), ("8.5.106", False)])
+def test_db2_is_refused_from_852_and_nothing_written(setup, version, refused):
+    ApplicationTemplate.objects.create(name="IXN_V", app_type=ApplicationType.INTERACTION_SERVER, version=version,
+                                       tenant=setup)
+    c = client_for(make_user("root", superuser=True))
+    send(c, "post", API + "clusters/", CLUSTERS)
+    before = Application.objects.count()
+    r = send(c, "post", API + "pairs/", {**PAIR, "template": "IXN_V", "dbms_type": "db2"})
+    if refused:
+        assert r.status_code == 400 and "8.5.2" in r.json()["dbms_type"][0], r.content
+        assert Application.objects.count() == before
+    else:
+        assert r.status_code == 200, r.content
+
+
+def test_the_summary_shows_the_cluster_checkers_findings_on_this_cluster(setup, client):
+    from provisioning.wizard import ixn_steps
+
+    c = client_for(make_user("root", superuser=True))
+    walk(c)
+    Application.objects.create(name="Elsewhere", template=ApplicationTemplate.objects.get(name="IXN_T"),
+                               app_type=ApplicationType.INTERACTION_SERVER, host=Host.objects.get(name="h1"),
+                               working_directory=".", command_line=".", tenant=setup)
+    found = ixn_steps.findings(NAME, None)
+    assert found and all(f.code.startswith("IXN_") for f in found)
+    assert "Elsewhere" not in {f.object_name for f in found}            # not of this cluster
+    client.force_login(make_user("admin", superuser=True))
+    page = client.get(f"/admin/pacing/interaction-cluster/{NAME}/summary/").content.decode()
+    assert 'id="wizard-findings"' in page and found[0].code in page
