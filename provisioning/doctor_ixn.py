@@ -341,20 +341,27 @@ def proxy_servers(cfg):
                               f"get {error_text(2003)}.")
 
 
-@rule("IXN_URS_DIRECT", ERROR, "URS connects directly to every primary Interaction Server of the cluster (step 8)")
-def urs_direct(cfg):
+def _not_connected_directly(cfg, app_type):
+    """(application, cluster, primaries) for each application of ``app_type`` that reaches an Interaction Server
+    cluster but is not connected directly to those primaries (a pair counts once: its primary or its backup)."""
     x = cfg.ixn
     for app in sorted(cfg.apps.values(), key=lambda a: a.name):
-        if app.app_type != ApplicationType.UNIVERSAL_ROUTING_SERVER:
+        if app.app_type != app_type:
             continue
         targets = {x.pair_key(t) for t in x.targets(app)}
         for cluster in x.clusters_reached_by(app):
             missing = [n.primary for n in cluster.nodes if n.primary.pk not in targets]
             if missing:
-                yield app, (f"URS '{app}' does not connect directly to {_names(missing)} of Interaction Server "
-                            f"cluster '{cluster.app}': URS should be connected directly to all primary Interaction "
-                            "Servers in the cluster (it only routes interactions of the servers it is connected to; "
-                            "a connection to a proxy or to the cluster object does not do).")
+                yield app, cluster, missing
+
+
+@rule("IXN_URS_DIRECT", ERROR, "URS connects directly to every primary Interaction Server of the cluster (step 8)")
+def urs_direct(cfg):
+    for app, cluster, missing in _not_connected_directly(cfg, ApplicationType.UNIVERSAL_ROUTING_SERVER):
+        yield app, (f"URS '{app}' does not connect directly to {_names(missing)} of Interaction Server "
+                    f"cluster '{cluster.app}': URS should be connected directly to all primary Interaction "
+                    "Servers in the cluster (it only routes interactions of the servers it is connected to; "
+                    "a connection to a proxy or to the cluster object does not do).")
 
 
 @rule("IXN_MEDIA_UNSERVED", WARNING, "A media type of the tenant that no node serves (error 2001)")
@@ -737,18 +744,11 @@ def email_fifo(cfg):
 
 @rule("IXN_STAT_SERVER_DIRECT", WARNING, "Stat Server connected directly to every Interaction Server (panic signal)")
 def stat_server_direct(cfg):
-    x = cfg.ixn
-    for app in sorted(cfg.apps.values(), key=lambda a: a.name):
-        if app.app_type != ApplicationType.STAT_SERVER:
-            continue
-        targets = {x.pair_key(t) for t in x.targets(app)}
-        for cluster in x.clusters_reached_by(app):
-            missing = [n.primary for n in cluster.nodes if n.primary.pk not in targets]
-            if missing:
-                yield app, (f"Stat Server '{app}' is not connected directly to {_names(missing)} of cluster "
-                            f"'{cluster.app}': through a proxy the servers cannot tell a mass disconnect and send "
-                            "no panic signal to reporting clients; connect Stat Server to all Interaction Servers "
-                            "in the cluster directly.")
+    for app, cluster, missing in _not_connected_directly(cfg, ApplicationType.STAT_SERVER):
+        yield app, (f"Stat Server '{app}' is not connected directly to {_names(missing)} of cluster "
+                    f"'{cluster.app}': through a proxy the servers cannot tell a mass disconnect and send "
+                    "no panic signal to reporting clients; connect Stat Server to all Interaction Servers "
+                    "in the cluster directly.")
 
 
 @rule("IXN_MONITOR_PING", WARNING, "Monitors connected directly: the proxy does not support Ping (error 2000)")
