@@ -336,10 +336,39 @@ def _dap(name: str, data: dict, database: str, section: str, protocol: str, vers
     return dap
 
 
+#: the seed's "Configuration Recommendations" for the servers of a cluster (what provisioning/doctor_ixn.py's
+#: IXN_RECOMMENDED checks); login-session-timeout exists from 8.5.107
+RECOMMENDED = {"login-session-timeout": "1440", "not-ready-on-invitation-timeout": "false",
+               "allow-multiple-agent-connections": "false"}
+
+
+def _release_gate(data: dict, minimum, what: str) -> str:
+    """The template's release, refused on ``template`` when it is older than a cluster allows (the seed: clusters
+    from Interaction Server 8.5.106 and Interaction Server Proxy 8.5.107). An unreadable release passes (ours;
+    the doctor's IXN_VERSION_UNKNOWN says so)."""
+    version = ApplicationTemplate.objects.filter(name=data["template"]).values_list("version", flat=True).first()
+    if ixn.at_least(version or "", minimum) is False:
+        raise WizardError("template", f"Template '{data['template']}' is {what} {version}: a cluster needs "
+                                      f"{what} {'.'.join(map(str, minimum))} or later.")
+    return version or ""
+
+
+def recommended_settings(version: str) -> dict[str, str]:
+    """The recommendations a server of ``version`` has options for (ours: written on every server the wizard
+    creates, so a new cluster starts as the vendor advises; the administrator may change them afterwards)."""
+    settings = dict(RECOMMENDED)
+    if ixn.at_least(version, ixn.SNAPSHOT_VERSION) is False:
+        settings.pop("login-session-timeout")
+    return settings
+
+
 def create_pair(name: str, data: dict, user) -> dict:
     cluster = _require(server_cluster(name), "Interaction Server cluster")
-    extra = {"options": {ixn.SECTION: {ixn.MEDIA_TYPES: data["media_types"]}}} if data.get("media_types") else {}
-    primary, backup = _make_pair(data, user, _tenant_of(cluster), **extra)
+    version = _release_gate(data, ixn.MIN_SERVER_VERSION, "Interaction Server")
+    options = {"settings": recommended_settings(version)}
+    if data.get("media_types"):
+        options[ixn.SECTION] = {ixn.MEDIA_TYPES: data["media_types"]}
+    primary, backup = _make_pair(data, user, _tenant_of(cluster), options=options)
     main = _dap(f"{primary}_DAP", data, data["database_name"], odbc.MAIN_SECTION, odbc.MAIN_PROTOCOL,
                 primary.version, user)
     log = _dap(f"{primary}_Log_DAP", data, data["logger_database_name"], odbc.LOGGER_SECTION, odbc.LOGGER_PROTOCOL,
@@ -362,6 +391,7 @@ def proxies_status(name: str) -> Status:
 def create_proxy(name: str, data: dict, user) -> dict:
     cluster = _require(server_cluster(name), "Interaction Server cluster")
     pcluster = _require(proxy_cluster(name), "proxy cluster")
+    _release_gate(data, ixn.MIN_PROXY_VERSION, "Interaction Server Proxy")
     primary, backup = _make_pair(data, user, _tenant_of(cluster), component_type=ixn.PROXY_COMPONENT)
     for proxy in filter(None, (primary, backup)):
         _connect(proxy, cluster, user)

@@ -248,7 +248,39 @@ def test_the_summary_shows_the_cluster_checkers_findings_on_this_cluster(setup, 
                                working_directory=".", command_line=".", tenant=setup)
     found = ixn_steps.findings(NAME, None)
     assert found and all(f.code.startswith("IXN_") for f in found)
+    assert "IXN_RECOMMENDED" not in {f.code for f in found}             # the wizard wrote the seed's advice
     assert "Elsewhere" not in {f.object_name for f in found}            # not of this cluster
     client.force_login(make_user("admin", superuser=True))
     page = client.get(f"/admin/pacing/interaction-cluster/{NAME}/summary/").content.decode()
     assert 'id="wizard-findings"' in page and found[0].code in page
+
+
+def test_servers_get_the_recommended_settings_their_release_has(setup):
+    ApplicationTemplate.objects.create(name="IXN_106", app_type=ApplicationType.INTERACTION_SERVER, version="8.5.106",
+                                       tenant=setup)
+    c = client_for(make_user("root", superuser=True))
+    send(c, "post", API + "clusters/", CLUSTERS)
+    assert send(c, "post", API + "pairs/", PAIR).status_code == 200
+    assert Application.objects.get(name="IXN_1_B").options["settings"] == {
+        "login-session-timeout": "1440", "not-ready-on-invitation-timeout": "false",
+        "allow-multiple-agent-connections": "false"}
+    r = send(c, "post", API + "pairs/", {**PAIR, "name": "IXN_2", "backup": "", "template": "IXN_106"})
+    assert r.status_code == 200, r.content
+    assert "login-session-timeout" not in Application.objects.get(name="IXN_2").options["settings"]   # from 8.5.107
+
+
+@pytest.mark.parametrize("step, version, what", [("pairs", "8.5.105", "Interaction Server 8.5.106"),
+                                                 ("proxies", "8.5.106", "Interaction Server Proxy 8.5.107")])
+def test_a_release_older_than_clusters_allow_is_refused_on_the_template(setup, step, version, what):
+    ApplicationTemplate.objects.create(name="IXN_Too_Old", app_type=ApplicationType.INTERACTION_SERVER,
+                                       version=version, tenant=setup)
+    c = client_for(make_user("root", superuser=True))
+    send(c, "post", API + "clusters/", CLUSTERS)
+    if step == "proxies":
+        assert send(c, "post", API + "pairs/", PAIR).status_code == 200
+    before = Application.objects.count()
+    data = {**PAIR, "template": "IXN_Too_Old"} if step == "pairs" else {
+        "name": "Proxy_1", "template": "IXN_Too_Old", "host": "h1", "port": 7130}
+    r = send(c, "post", API + step + "/", data)
+    assert r.status_code == 400 and what in r.json()["template"][0], r.content
+    assert Application.objects.count() == before
