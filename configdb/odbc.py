@@ -52,6 +52,14 @@ ODBC_STRING_VERSION = (8, 5, 300)
 NO_DB2_VERSION = (8, 5, 200)
 
 
+class BuildError(ValueError):
+    """A refused builder input; ``field`` names it (dbms_type, dsn, port), so each caller reports it on its field."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(message)
+        self.field = field
+
+
 def parse_connection_string(text: str) -> tuple[tuple[str, str], ...]:
     """``key=value;key={value}`` → ((key, value), …) with braces removed; ValueError naming the problem.
 
@@ -171,15 +179,16 @@ def build(dbms_type: str, *, version: str = "", dsn: str = "", driver: str = "",
     """The option (key, value) the builder writes for a DAP: ``odbc-string`` for 8.5.3 and later, otherwise
     ``connection-string`` with the driver (default per DBMS type) and the port only when it is not the default.
 
-    ValueError for an unknown DBMS type, a bad port, or both a DSN and a driver."""
+    :class:`BuildError` (a ValueError naming the field) for an unknown DBMS type, a bad port, or both a DSN and a
+    driver."""
     if dbms_type not in DEFAULT_DRIVERS:
         known = ", ".join(sorted(DEFAULT_DRIVERS))
-        raise ValueError(f"unknown DBMS type {dbms_type!r} for ODBC: one of {known}")
+        raise BuildError("dbms_type", f"{dbms_type!r} has no ODBC driver the seed names: one of {known}.")
     dsn, driver = (dsn or "").strip(), (driver or "").strip()
     if dsn and driver:
-        raise ValueError("give a DSN or a driver, not both")
+        raise BuildError("dsn", "Give a DSN or a driver, not both.")
     if port is not None and not (isinstance(port, int) and 1 <= port <= 65535):
-        raise ValueError(f"port {port!r} is not a number from 1 to 65535")
+        raise BuildError("port", f"{port!r} is not a port number from 1 to 65535.")
     if uses_odbc_string(version):
         if dsn:
             return ODBC_STRING, str(OdbcSource("DSN", dsn))

@@ -53,17 +53,10 @@ def build(dbms_type: str, *, purpose: str = "main", version: str = "", dsn: str 
     """The option the inputs give; ValidationError naming the field (dbms_type, purpose, port, dsn)."""
     if purpose not in PURPOSES:
         raise ValidationError({"purpose": f"{purpose!r} is not a purpose: one of {', '.join(PURPOSES)}."})
-    if dbms_type not in odbc.DEFAULT_DRIVERS:
-        known = ", ".join(sorted(odbc.DEFAULT_DRIVERS))
-        raise ValidationError({"dbms_type": f"{dbms_type!r} has no ODBC driver the seed names: one of {known}."})
-    if (dsn or "").strip() and (driver or "").strip():
-        raise ValidationError({"dsn": "Give a DSN or a driver, not both."})
-    if port is not None and not (isinstance(port, int) and 1 <= port <= 65535):
-        raise ValidationError({"port": f"{port!r} is not a port number from 1 to 65535."})
     try:
         key, value = odbc.build(dbms_type, version=version, dsn=dsn, driver=driver, port=port)
-    except ValueError as exc:  # every case is named above; kept so that nothing reaches the caller as a 500
-        raise ValidationError({"dsn": str(exc)}) from None
+    except odbc.BuildError as exc:
+        raise ValidationError({exc.field: str(exc)}) from None
     _, section, protocol_key = PURPOSES[purpose]
     return BuiltOption(purpose, section, key, value, protocol_key)
 

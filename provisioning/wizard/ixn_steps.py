@@ -20,7 +20,7 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from configdb import interaction_server as ixn
-from configdb import odbc, services
+from configdb import ixn_clusters, odbc, services
 from configdb.models import (
     Application,
     ApplicationTemplate,
@@ -60,10 +60,9 @@ def proxy_cluster(name: str) -> Application | None:
 
 
 def _members(cluster: Application | None) -> list[Application]:
-    if cluster is None:
-        return []
-    return list(Application.objects.filter(connected_from__application=cluster, app_type=IS)
-                .distinct().order_by("name"))
+    """The Interaction Servers (servers or proxies) the cluster's connections name: configdb.ixn_clusters', the
+    licence report's own reading."""
+    return [] if cluster is None else ixn_clusters.primaries(cluster)
 
 
 def primaries(name: str) -> list[Application]:
@@ -322,8 +321,8 @@ def _dap(name: str, data: dict, database: str, section: str, protocol: str, vers
                                        "database was discontinued in release 8.5.2 (choose mssql, oracle or postgre).")
     try:
         key, value = odbc.build(data["dbms_type"], version=version, dsn=data.get("dsn", ""), port=data.get("db_port"))
-    except ValueError as exc:
-        raise WizardError("dbms_type", str(exc)) from None
+    except odbc.BuildError as exc:
+        raise WizardError({"port": "db_port"}.get(exc.field, exc.field), str(exc)) from None
     template = ApplicationTemplate.objects.get(name=data["dap_template"])
     dap = services.save_object(DatabaseAccessPoint(
         name=_new_name("name", name), tenant=template.tenant, template=template, is_server=False,
