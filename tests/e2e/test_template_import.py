@@ -57,8 +57,8 @@ def test_upload_a_template_in_the_admin(admin_page, live_server, tmp_path):
 
 
 def test_the_import_page_and_an_editor_with_metadata_fit_1280_px(admin_page, live_server):
-    """What the layout test (tests/e2e/test_layout.py) does not walk: the import page, its errors, and the options
-    editor of an application whose template has metadata (the demo's templates have none)."""
+    """What the layout test (tests/e2e/test_layout.py) does not walk: the import page with its errors (it walks the
+    empty page), and the options editor of an application whose template has metadata (the demo's have none)."""
     from provisioning.templates import service
 
     from .test_layout import FIT_CHECK, WIDTH
