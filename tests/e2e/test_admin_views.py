@@ -10,8 +10,7 @@ from playwright.sync_api import expect
 
 from configdb import services
 from configdb.models import DN, AgentGroup, Application, Connection, DNType, OriginationDN, Port, Switch, Tenant
-
-SCREENSHOTS = "/tmp/e2e-admin-views-{}.png"  # noqa: S108 - a fixed place the lead can open after a run
+from tests.e2e.screenshots import save_screenshot
 
 
 def change_url(live_server, obj) -> str:
@@ -48,7 +47,7 @@ def test_origination_dn_autocomplete_finds_a_dn_by_alias(demo, admin_page, live_
     select2_pick(page, row, "Inbou", "alias Sales Inbound")
     expect(row.locator(".select2-selection__rendered")).to_have_text(
         re.compile("7001 — Routing Point on MultiMediaSwitch, alias Sales Inbound"))
-    page.screenshot(path=SCREENSHOTS.format("origination-dn"), full_page=True)
+    save_screenshot(page, "admin-views-origination-dn")
     save_and_continue(page)
     assert OriginationDN.objects.filter(agent_group=group, dn=dn).exists()
     expect(inline.locator("tr.form-row.has_original")).to_have_count(before + 1)
@@ -100,7 +99,7 @@ def test_the_port_id_choice_offers_the_chosen_servers_ports(demo, admin_page, li
     select2_pick(page, row, "Stat_", "Stat_Server")
     expect(port.locator("option")).to_have_count(3)
     port.select_option("statistics")
-    page.screenshot(path=SCREENSHOTS.format("port-choice"), full_page=True)
+    save_screenshot(page, "admin-views-port-choice")
     save_and_continue(page)
     assert Connection.objects.filter(application=node, server=stat, port_id="statistics").exists()
 
@@ -113,7 +112,7 @@ def test_the_cluster_page_lists_its_nodes_with_working_links(demo, admin_page, l
     nodes = page.locator("#cluster-nodes")
     expect(nodes.locator("tbody tr")).to_have_count(2)
     expect(nodes.locator("tbody a")).to_have_text(["Pacing_Server_Node_01", "Pacing_Server_Node_02"])
-    page.screenshot(path=SCREENSHOTS.format("cluster-nodes"), full_page=True)
+    save_screenshot(page, "admin-views-cluster-nodes")
     with page.expect_navigation():
         nodes.locator("a", has_text="Pacing_Server_Node_02").click()
     node = Application.objects.get(name="Pacing_Server_Node_02")

@@ -8,8 +8,8 @@ from playwright.sync_api import expect
 from alarms import catalog, runtime
 from alarms.models import Alarm, AlarmState, ClearReason
 from configdb.models import ObjectChange
+from tests.e2e.screenshots import save_screenshot
 
-SCREENSHOT = "/tmp/alarms-admin.png"  # noqa: S108 - a fixed place to open after a run
 CLUSTER = "Pacing_Service_Cluster_9.0"
 
 
@@ -35,7 +35,7 @@ def test_acknowledge_and_clear_an_alarm_in_the_admin(admin_page, live_server):
     page.get_by_role("button", name="Go").click()
     expect(page.locator(".messagelist")).to_contain_text("1 alarm(s) acknowledged.")
     expect(rows.filter(has_text="PacingRequestsFailed")).to_contain_text("Ack. admin")
-    page.screenshot(path=SCREENSHOT, full_page=True)
+    save_screenshot(page, "alarms-admin")
 
     failed.refresh_from_db()
     assert failed.acknowledged_by == "admin" and failed.state == AlarmState.ACTIVE

@@ -6,9 +6,9 @@ from __future__ import annotations
 from playwright.sync_api import expect
 
 from configdb.models import Application, Connection
+from tests.e2e.screenshots import save_screenshot
 from tests.provisioning.test_ixn_wizard import make_config
 
-SCREENSHOT = "/tmp/ixn-wizard-summary.png"  # noqa: S108 - a fixed place to open after a run
 NAME = "Browser_IXN"
 
 
@@ -79,7 +79,7 @@ def test_click_through_the_ixn_wizard(admin_page, live_server):
     page.select_option("#id_target", "servers")
     _save(page)
     expect(page).to_have_url(live_server.url + f"/admin/pacing/interaction-cluster/{NAME}/summary/")
-    page.screenshot(path=SCREENSHOT, full_page=True)
+    save_screenshot(page, "ixn-wizard-clicked-summary")
 
     primary = Application.objects.get(name="B_IXN_1")
     assert primary.backup_server.name == "B_IXN_1_B"

@@ -6,8 +6,7 @@ import pytest
 from playwright.sync_api import expect
 
 from configdb.models import Transaction, VirtualQueue
-
-SCREENSHOT = "/tmp/options-editor.png"  # noqa: S108 - a fixed place the lead can open after a run
+from tests.e2e.screenshots import save_screenshot
 
 
 def editor(page, name: str = "options"):
@@ -74,8 +73,7 @@ def test_add_a_section_and_key(vq_page):
     assert ("pacing", "media", "chat") in rows
     assert ("pacing", "optimizationGoal", "3") in rows
 
-    page.screenshot(path=SCREENSHOT, full_page=True)
-    print(f"screenshot of the options editor: {SCREENSHOT}")
+    print(f"screenshot of the options editor: {save_screenshot(page, 'options-editor')}")
 
     options = queue().options
     assert options["gpe"]["priority"] == "high"

@@ -5,8 +5,7 @@ from __future__ import annotations
 from playwright.sync_api import expect
 
 from configdb.models import VirtualQueue
-
-SCREENSHOT = "/tmp/pacing-options-error.png"  # noqa: S108 - a fixed place the lead can open after a run
+from tests.e2e.screenshots import save_screenshot
 
 
 def queue() -> VirtualQueue:
@@ -36,8 +35,7 @@ def test_a_bad_goal_is_refused_in_the_form_naming_the_key_then_an_alias_warns(de
     expect(errors).to_be_visible()
     expect(errors).to_contain_text("pacing/optimizationGoal: 'abc' is not a number between 0 and 100")
     expect(page.locator(".errornote")).to_be_visible()
-    page.screenshot(path=SCREENSHOT, full_page=True)
-    print(f"screenshot of the refused goal: {SCREENSHOT}")
+    print(f"screenshot of the refused goal: {save_screenshot(page, 'pacing-options-error')}")
     assert queue().options == {"pacing": {"media": "chat", "optimizationGoal": "3"}}
 
     # a media type the tenant does not have

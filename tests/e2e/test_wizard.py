@@ -6,9 +6,8 @@ from __future__ import annotations
 from playwright.sync_api import expect
 
 from configdb.models import AlarmCondition, Application, ApplicationTemplate, Connection
+from tests.e2e.screenshots import save_screenshot
 
-SCREENSHOT = "/tmp/wizard-summary.png"  # noqa: S108 - a fixed place to open after a run
-STEP_SCREENSHOT = "/tmp/wizard-step.png"  # noqa: S108
 CLUSTER = "Browser_Cluster"
 
 
@@ -48,7 +47,7 @@ def test_click_through_the_wizard_to_the_summary(demo, admin_page, live_server):
     page.select_option("#id_protocol", "https")
     page.select_option("#id_tenant", "Environment")
     page.fill("#id_target_endpoint", "v1/pacing/targets")
-    page.screenshot(path=STEP_SCREENSHOT, full_page=True)
+    save_screenshot(page, "deploy-wizard-clicked-step")
     _save(page)
 
     # 4: the node template; 5: one node (the form stays for the next), then on
@@ -91,5 +90,5 @@ def test_click_through_the_wizard_to_the_summary(demo, admin_page, live_server):
     expect(page.locator("#wizard-summary")).to_contain_text(CLUSTER)
     expect(page.locator("#wizard-steps tr.wizard-step")).to_have_count(9)
     expect(page.locator("#wizard-findings")).to_be_visible()
-    page.screenshot(path=SCREENSHOT, full_page=True)
+    save_screenshot(page, "deploy-wizard-clicked-summary")
     assert Connection.objects.filter(application__name="Browser_Node_1", server__name=CLUSTER).exists()
