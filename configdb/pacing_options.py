@@ -17,7 +17,8 @@ database; :func:`queue_problems` reads the tenant's media type names (one query,
 
 Also ours: a media type "exists in the tenant" when a MediaType of the queue's tenant has exactly that name (any
 state; case kept: ``Chat`` is not ``chat``). Only DNs of type Virtual Queue are checked (discovery looks at no
-other). A queue whose alias differs from its number is saved, with a warning (:func:`alias_warning`).
+other). A queue whose alias differs from its number is saved, with a warning (:func:`alias_warning`): the admin's
+message, the API's ``warnings`` and the configuration import's report (:func:`queue_warnings`).
 """
 
 from __future__ import annotations

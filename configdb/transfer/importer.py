@@ -12,7 +12,7 @@ from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import DatabaseError, models, transaction
 from django.db.models import ProtectedError, RestrictedError, prefetch_related_objects
 
-from .. import access, bulk, crypto, services
+from .. import access, bulk, crypto, pacing_options, services
 from ..models import (
     Application,
     Connection,
@@ -104,6 +104,9 @@ class Summary:
     replace: bool
     dry_run: bool
     counts: dict[str, dict[str, int]]
+    #: what was imported but deserves a look, each naming its record: a pacing virtual queue whose alias differs
+    #: from its number (configdb.pacing_options.queue_warnings, the warning the admin and the API give on a save)
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def totals(self) -> dict[str, int]:
@@ -111,7 +114,7 @@ class Summary:
 
     def as_dict(self) -> dict:
         return {"tenant": self.tenant, "tenant_created": self.tenant_created, "replace": self.replace,
-                "dry_run": self.dry_run, "counts": self.counts, "totals": self.totals}
+                "dry_run": self.dry_run, "counts": self.counts, "totals": self.totals, "warnings": self.warnings}
 
     def lines(self) -> list[str]:
         width = max(len(k) for k in self.counts) + 2
@@ -825,7 +828,13 @@ class _Importer:
             counts[key] = {status: counter[status] for status in STATUSES}
             counts[key]["deleted"] = self.deleted[key]
         return Summary(tenant=self.tenant.name, tenant_created=self.tenant_created, replace=self.replace,
-                       dry_run=dry_run, counts=counts)
+                       dry_run=dry_run, counts=counts, warnings=self.warnings())
+
+    def warnings(self) -> list[str]:
+        """The warnings of the document's virtual queues as imported (created, updated or unchanged: the file says
+        what the queue is, and the admin warns on every save of such a queue too)."""
+        return [f"{rec.where}: {warning}" for rec in self.records["virtual-queues"]
+                if rec.status and rec.obj is not FAILED for warning in pacing_options.queue_warnings(rec.obj)]
 
 
 def _capped(errors: list[str]) -> list[str]:

@@ -177,7 +177,7 @@ def test_a_document_under_the_threshold_still_answers_200(demo, demo_document, s
     settings.PACING_IMPORT_BACKGROUND_BYTES = size * 2
     response = post(client_for(writer_of(demo)), {"document": demo_document, "background": False})
     assert response.status_code == 200, response.content
-    assert set(body(response)) == {"tenant", "tenant_created", "replace", "dry_run", "counts", "totals"}
+    assert set(body(response)) == {"tenant", "tenant_created", "replace", "dry_run", "counts", "totals", "warnings"}
     assert not ImportJob.objects.exists()
     settings.PACING_IMPORT_BACKGROUND_BYTES = size // 2
     response = post(client_for(writer_of(demo, "writer2")), {"document": demo_document})

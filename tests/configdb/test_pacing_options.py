@@ -1,7 +1,8 @@
 """A virtual queue's pacing options are checked on every write path with discovery's rule (configdb/pacing_options.py).
 
 Paths: the model through the services, the admin form, the options import page, the REST API (one object, a list,
-PATCH), the configuration import. And the alias warning: saved, and said in the admin and in the API.
+PATCH), the configuration import. And the alias warning: saved, and said in the admin, in the API and in the
+configuration import's report.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from configdb.models import DN, DNType, MediaType, ObjectChange, Switch, Virtual
 from pacing import targets
 
 from .api_helpers import body, client_for, make_user, send, url
-from .test_transfer import export, failing_import, run_import, write
+from .test_transfer import export, failing_import, post_import, run_import, write
 
 #: (media, goal) → what the error says (section/key: the value and the problem)
 BAD = [
@@ -270,6 +271,39 @@ def test_config_import_of_a_new_tenant_creates_its_media_types_before_its_queues
     document["objects"]["virtual-queues"].pop()
     run_import(write(tmp_path, document))
     assert VirtualQueue.objects.get(tenant__name="Copy", number="Q").options == pacing("chat", "3")
+
+
+def test_config_import_warns_about_the_alias_in_its_report(demo, tmp_path):
+    """The import saves a queue whose alias differs from its number, as the admin and the API do, and says so:
+    a Warning: line of the command (a dry run too) and the summary's warnings in the API, each naming the record."""
+    _text, document = export()
+    queues = document["objects"]["virtual-queues"]
+    chat = next(i for i, q in enumerate(queues) if q["number"] == "Proactive Chat")
+    queues[chat]["alias"] = "PC"
+    said = (f"virtual-queues[{chat}] (Proactive Chat): Virtual queue 'Proactive Chat': its alias 'PC' differs from "
+            "its number 'Proactive Chat'.")
+    path = write(tmp_path, document)
+
+    dry = [line for line in run_import(path, "--dry-run").splitlines() if line.startswith("Warning:")]
+    assert len(dry) == 1 and dry[0].startswith(f"Warning: {said}")
+    assert VirtualQueue.objects.get(number="Proactive Chat").alias == "Proactive Chat"
+
+    out = run_import(path)
+    warnings = [line for line in out.splitlines() if line.startswith("Warning:")]
+    assert len(warnings) == 1 and warnings[0].startswith(f"Warning: {said}")
+    assert '"Abandoned statistics are not calculated (always 0)"' in warnings[0]
+    assert VirtualQueue.objects.get(number="Proactive Chat").alias == "PC"
+
+    root = client_for(make_user("root", superuser=True))
+    response = post_import(root, {"document": document, "dry_run": True})
+    assert response.status_code == 200, response.content
+    assert len(body(response)["warnings"]) == 1 and body(response)["warnings"][0].startswith(said)
+
+    # the alias equal to the number again (and queues without a pacing section, the demo's others): nothing said
+    queues[chat]["alias"] = "Proactive Chat"
+    assert "Warning:" not in run_import(write(tmp_path, document))
+    response = post_import(root, {"document": document, "dry_run": True})
+    assert body(response)["warnings"] == []
 
 
 # --- a media type pacing queues name ----------------------------------------------------------------------------

@@ -15,7 +15,8 @@ class Command(ConfigCommand):
         "validated as the admin validates it, and any problem writes nothing; every problem is listed, each "
         "naming its record (e.g. \"virtual-queues[3] (Proactive Chat): switch: no switch named 'X'\"), and the "
         "command exits with status 1. Secrets must be enc:v1: tokens that decrypt with this installation's "
-        "PACING_SECRETS_KEY. Prints the number of objects created, updated, deleted and unchanged per type. "
+        "PACING_SECRETS_KEY. Prints the number of objects created, updated, deleted and unchanged per type, then "
+        "a warning for each pacing virtual queue whose alias differs from its number (imported all the same). "
         "Changes are recorded in the history as 'command:import_config'. At most 64 MiB are read."
     )
 
@@ -44,6 +45,8 @@ class Command(ConfigCommand):
         self.stdout.write(f"Tenant '{summary.tenant}'{created}{mode}:")
         for line in summary.lines():
             self.stdout.write(f"  {line}")
+        for warning in summary.warnings:
+            self.stdout.write(self.style.WARNING(f"Warning: {warning}"))
         totals = summary.totals
         done = ", ".join(f"{totals[s]} {s}" for s in transfer.STATUSES)
         if summary.dry_run:
