@@ -1,5 +1,6 @@
-"""A port's TLS material in the application page's Ports table, in a real browser: typed, saved, the key
-never sent back, kept when left blank, and a key pasted into the certificate field refused in the row."""
+"""A port's TLS material in the application page's Ports table, in a real browser: the certificate, its key and
+the trusted CA typed, saved and the two certificates shown again, the key never sent back, kept when left blank, and
+a key pasted into the certificate field refused in the row."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from configdb.models import Application, Port
 from tests.configdb.factories import tls_material
 
 CERT, KEY = tls_material()
+CA, _ = tls_material("ca.pacing.example.com")  # a certificate of another name: the CA clients are checked against
 
 
 def node_page(page, live_server):
@@ -27,7 +29,7 @@ def save_and_continue(page):
         page.click("input[name=_continue]")
 
 
-def test_a_port_takes_its_certificate_and_key_and_never_shows_the_key(demo, admin_page, live_server):
+def test_a_port_takes_its_certificate_key_and_trusted_ca_and_never_shows_the_key(demo, admin_page, live_server):
     page = admin_page
     node = node_page(page, live_server)
     row = port_row(page)
@@ -36,20 +38,23 @@ def test_a_port_takes_its_certificate_and_key_and_never_shows_the_key(demo, admi
     key_input = row.locator("input[name$='-certificate_key']")
     expect(key_input).to_have_attribute("type", "password")
     key_input.fill(KEY)  # a password input drops the line breaks: the key is read all the same
+    row.locator("textarea[name$='-trusted_ca']").fill(CA)
     save_and_continue(page)
     expect(page.locator(".messagelist .success")).to_be_visible()
 
     port = Port.objects.get(application=node, port_id="default")
-    assert (port.certificate, port.certificate_key) == (CERT, KEY)
+    assert (port.certificate, port.certificate_key, port.trusted_ca) == (CERT, KEY, CA)
     assert KEY.splitlines()[2] not in page.content()
     key_input = port_row(page).locator("input[name$='-certificate_key']")
     expect(key_input).to_have_value("")
     expect(key_input).to_have_attribute("placeholder", "******** (kept)")
     expect(port_row(page).locator("textarea[name$='-certificate']")).to_have_value(CERT)
+    expect(port_row(page).locator("textarea[name$='-trusted_ca']")).to_have_value(CA)
 
     save_and_continue(page)  # the key left blank: kept
     expect(page.locator(".messagelist .success")).to_be_visible()
-    assert Port.objects.get(pk=port.pk).certificate_key == KEY
+    stored = Port.objects.get(pk=port.pk)
+    assert (stored.certificate_key, stored.trusted_ca) == (KEY, CA)
 
     port_row(page).locator("textarea[name$='-certificate']").fill(KEY)
     save_and_continue(page)
