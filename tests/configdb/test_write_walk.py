@@ -685,6 +685,29 @@ def _change_form_data(response) -> dict:
     return data
 
 
+@pytest.mark.parametrize("model", [m for m, a in configdb_admins() if isinstance(a, ServiceSaveMixin)],
+                         ids=lambda m: m._meta.model_name)
+def test_every_change_form_saves_through_the_services(rows, model, monkeypatch):
+    """Django's change view of every configuration admin, posted back as rendered: ``save_model`` and
+    ``save_related`` through the services as the staff user; a read-only grant gets 403 and no write."""
+    obj = _object_for(model)
+    change = reverse(f"admin:configdb_{model._meta.model_name}_change", args=[obj.pk])
+    writer, reader = staff("writer", {rows: "write"}), staff("reader", {rows: "read"})
+    page = writer.get(change)
+    assert page.status_code == 200
+    data = _change_form_data(page)
+    spy = Spy(monkeypatch)
+    changes = ObjectChange.objects.count()
+    assert reader.post(change, data).status_code == 403
+    assert spy.calls == [] and ObjectChange.objects.count() == changes
+    response = writer.post(change, data)
+    assert response.status_code == 302, response.context and [response.context["adminform"].form.errors,
+                                                               [str(m) for m in response.context["messages"]]]
+    assert spy.users("save_object") == [writer.user]
+    assert spy.users_of_all() == {writer.user}
+    assert spy.bypasses == [], spy.bypasses  # nothing written around the services
+
+
 def _inlines():
     """(model, inline class) of every configdb admin with inline rows (ports, connections, skill levels, …)."""
     return [(model, inline) for model, model_admin in configdb_admins() if isinstance(model_admin, ServiceSaveMixin)
