@@ -105,10 +105,12 @@ def ensure(report: Report, model: type[models.Model], lookup: dict, defaults: di
     return obj
 
 
-def _link(manager, objects) -> None:
+def _link(obj, field: str, objects) -> None:
+    """Add ``objects`` to ``obj``'s many-to-many ``field`` (the links it has stay), through the services."""
+    manager = getattr(obj, field)
     missing = [o for o in objects if not manager.filter(pk=o.pk).exists()]
     if missing:
-        manager.add(*missing)
+        services.set_links(obj, field, [*manager.all(), *missing])
 
 
 @transaction.atomic
@@ -146,7 +148,7 @@ def load_demo(report: Report | None = None) -> Report:
             ensure(r, Port, {"application": app, "port_id": port_id},
                     {"port": number, "connection_protocol": protocol,
                      "listening_mode": ListeningMode.UNSECURED})
-        _link(app.tenants, [env])
+        _link(app, "tenants", [env])
         return app
 
     stat = application("Stat_Server", t_stat, [("default", 7000, "")])
@@ -172,7 +174,7 @@ def load_demo(report: Report | None = None) -> Report:
     groups = {}
     for name, queue_names in AGENT_GROUPS.items():
         group = ensure(r, AgentGroup, {"tenant": env, "name": name})
-        _link(group.origination_dns, [queues[q] for q in queue_names])
+        _link(group, "origination_dns", [queues[q] for q in queue_names])
         groups[name] = group
     skill = ensure(r, Skill, {"tenant": env, "name": "Proactive"})
     for number, (user_name, (media_names, group_names)) in enumerate(AGENTS.items(), start=1):
@@ -180,10 +182,10 @@ def load_demo(report: Report | None = None) -> Report:
         person = ensure(r, Person, {"user_name": user_name},
                          {"tenant": env, "employee_id": f"E{number:04d}", "first_name": first.title(),
                           "last_name": last.title()})
-        _link(person.media_types, [media[m] for m in media_names])
+        _link(person, "media_types", [media[m] for m in media_names])
         ensure(r, SkillLevel, {"person": person, "skill": skill}, {"level": 5})
         for group_name in group_names:
-            _link(groups[group_name].agents, [person])
+            _link(groups[group_name], "agents", [person])
 
     # Where the GPE simulator listens (ours): `dev.py run --gpe-port` and the chaos tests move it.
     gpe = (os.environ.get("PACING_DEMO_GPE_URL") or "http://127.0.0.1:8089").rstrip("/")

@@ -2,12 +2,15 @@
 configdb.services with the acting user (None for a command), and a read-only grant is refused on each.
 
 The architecture test patches the service functions with spies that record the ``user`` they were given
-(and still do the work); the behavioural tests check what a staff user or an API user with a read grant
-gets: a refusal, and nothing written.
+(and still do the work) and every configuration write made while none of them runs (a bypass); the
+behavioural tests check what a staff user or an API user with a read grant gets: a refusal, and nothing
+written. test_write_walk.py enumerates every route, admin action and view, command and task, and names the
+test that walks each.
 """
 
 from __future__ import annotations
 
+import inspect
 import io
 import json
 
@@ -16,6 +19,7 @@ from django.contrib import admin
 from django.contrib.auth.models import Permission
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
+from django.db.models import signals
 from django.test import Client
 from django.urls import reverse
 
@@ -40,28 +44,67 @@ from .test_api_crud import ctx as ctx  # noqa: F401  (the fixture the payloads n
 NO_USER = object()
 
 
+#: configdb models whose rows are not configuration: the history itself, background-import bookkeeping, grants
+NOT_CONFIGURATION = frozenset({"objectchange", "importjob", "tenantgrant"})
+
+
 class Spy:
-    """Wraps the service functions; ``calls`` lists (function name, user given)."""
+    """Wraps the service functions; ``calls`` lists (function name, user given). The user is read from the call's
+    bound arguments, so a caller passing it by position (the alarms' actions) is seen as well.
+
+    ``bypasses`` lists every configuration write (a configdb model's save, delete or many-to-many change, seen by
+    Django's signals) made while no service function was running: a caller that writes around the services."""
 
     NAMES = ("save_object", "delete_object", "set_links", "set_state", "clone_object", "import_options")
 
     def __init__(self, monkeypatch):
+        from alarms import services as alarm_services
+
         self.calls: list[tuple[str, object]] = []
+        self.bypasses: list[str] = []
+        self._depth = 0
+        for signal in (signals.post_save, signals.post_delete, signals.m2m_changed):
+            # connected for this test only: monkeypatch puts the signal's own receivers (and cache) back after it
+            monkeypatch.setattr(signal, "receivers", list(signal.receivers))
+            monkeypatch.setattr(signal, "sender_receivers_cache", {})
+            signal.connect(self._written, weak=False)
         for name in self.NAMES:
             monkeypatch.setattr(services, name, self._wrap(name, getattr(services, name)))
-        monkeypatch.setattr(bulk, "create_many", self._wrap("create_many", bulk.create_many))
+        for name in ("create_many", "update_many"):
+            monkeypatch.setattr(bulk, name, self._wrap(name, getattr(bulk, name)))
+        for name in ("acknowledge", "clear"):  # an alarm's operator actions (alarms.services: grant, history)
+            monkeypatch.setattr(alarm_services, name, self._wrap(name, getattr(alarm_services, name)))
 
     def _wrap(self, name, func):
+        signature = inspect.signature(func)
+
         def spy(*args, **kwargs):
-            self.calls.append((name, kwargs.get("user", NO_USER)))
-            return func(*args, **kwargs)
+            bound = signature.bind_partial(*args, **kwargs).arguments
+            self.calls.append((name, bound.get("user", NO_USER)))
+            self._depth += 1
+            try:
+                return func(*args, **kwargs)
+            finally:
+                self._depth -= 1
 
         return spy
+
+    def _written(self, sender, instance=None, action=None, **kwargs):
+        if self._depth or action in ("pre_add", "pre_remove", "pre_clear"):
+            return
+        meta = instance._meta if instance is not None else sender._meta
+        if meta.app_label == "configdb" and meta.model_name not in NOT_CONFIGURATION:
+            self.bypasses.append(f"{action or 'save/delete'} {meta.label} {instance!r}")
+
+    def users_of_all(self) -> set:
+        """Every user any service was given (a write that went through the services as someone)."""
+        return {user for _, user in self.calls}
 
     def users(self, name: str) -> list:
         return [user for called, user in self.calls if called == name]
 
     def reset(self):
+        """Forget the calls so far (the bypasses stay: the test's every write counts)."""
         self.calls.clear()
 
 
@@ -101,6 +144,7 @@ def test_every_api_write_route_goes_through_the_services(ctx, route, monkeypatch
     spy.reset()
     assert client.delete(url(route, pk)).status_code == 204
     assert spy.users("delete_object") == [root]
+    assert spy.bypasses == [], spy.bypasses  # nothing written around the services
 
 
 @pytest.mark.parametrize("route", sorted(SPECS))
@@ -144,6 +188,7 @@ def test_config_import_goes_through_the_services(demo, monkeypatch):
     response = send(reader, "post", "/api/v1/config/import/", {"document": document})
     assert response.status_code == 403
     assert not Skill.objects.filter(name="Not imported").exists()
+    assert spy.bypasses == [], spy.bypasses  # nothing written around the services
 
 
 # -- commands --------------------------------------------------------------------------------------------
@@ -160,9 +205,11 @@ def test_commands_go_through_the_services_as_no_user(demo, tmp_path, monkeypatch
     assert spy.users("create_many") == [None]  # the new skill, through the services' bulk path
     assert Skill.objects.filter(name="From a command").exists()
     spy.reset()
-    AgentGroup.objects.filter(name="Proactive Chat").delete()
+    services.delete_object(AgentGroup.objects.get(name="Proactive Chat"))
     call_command("load_demo", stdout=out)
     assert spy.users("save_object") and set(spy.users("save_object")) == {NO_USER}  # the default: None
+    assert spy.users("set_links") and set(spy.users("set_links")) == {NO_USER}  # the group's links too
+    assert spy.bypasses == []
 
 
 # -- the admin -------------------------------------------------------------------------------------------
@@ -239,6 +286,7 @@ def test_admin_actions_go_through_the_services(switchboard, model, monkeypatch):
         assert response.status_code == 302
         assert spy.users("delete_object") == [client.user]
         assert not model._default_manager.filter(pk=copy.pk).exists()
+    assert spy.bypasses == [], spy.bypasses  # nothing written around the services
 
 
 @pytest.mark.parametrize("model", [m for m, _ in action_objects()], ids=lambda m: m._meta.model_name)
@@ -294,6 +342,7 @@ def test_admin_forms_and_options_import_go_through_the_services(switchboard, mon
                            {"file": upload})
     assert response.status_code == 302
     assert spy.users("import_options") == [client.user]
+    assert spy.bypasses == [], spy.bypasses  # nothing written around the services
 
 
 def test_a_read_grant_cannot_post_the_admin_forms(switchboard):
