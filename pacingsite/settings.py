@@ -9,6 +9,7 @@ start without an explicit ``SECRET_KEY`` or without the secrets key (``PACING_SE
 |----------------------------|-----------------------------------------------------------|---------------------------|
 | PACING_PRODUCTION          | production mode                                           | off                       |
 | PACING_VAR_DIR             | SQLite file, secret keys, static files, embedded Redis    | ./var                     |
+| PACING_STATIC_ROOT         | where collectstatic puts the static files                 | PACING_VAR_DIR/static     |
 | SECRET_KEY                 | Django's secret key (required in production)              | generated into var/       |
 | PACING_SECRETS_KEY         | Fernet key(s) of stored secrets (required in production)  | generated into var/       |
 | PACING_SECRETS_KEY_FILE    | file holding them, read if PACING_SECRETS_KEY is unset    | unset                     |
@@ -23,6 +24,13 @@ start without an explicit ``SECRET_KEY`` or without the secrets key (``PACING_SE
 | REDIS_URL                  | Redis of the stats store; Celery's broker when set        | unset: embedded Redis     |
 | SESSION_COOKIE_SECURE      | secure session cookie (read in production only)           | on in production          |
 | CSRF_COOKIE_SECURE         | secure CSRF cookie (read in production only)              | on in production          |
+| SECURE_SSL_REDIRECT        | redirect HTTP to HTTPS (production only; not the probes)   | on in production          |
+| PACING_BEHIND_PROXY        | trust X-Forwarded-Proto from the proxy (production only)  | on in production          |
+| SECURE_HSTS_SECONDS        | HSTS max-age (production only; 0: no HSTS header)         | 31536000 in production    |
+| SECURE_HSTS_INCLUDE_SUBDOMAINS | HSTS for subdomains too (production only)             | on in production          |
+| SECURE_HSTS_PRELOAD        | HSTS preload flag (production only)                       | on in production          |
+| PACING_CLUSTER             | the pacing cluster the image provisions at start          | unset                     |
+| PACING_LOAD_DEMO           | the image loads the demo configuration at start           | off                       |
 | LOG_LEVEL                  | root log level                                            | INFO                      |
 | PACING_STATS_MAX_AGE_S     | stats older than this (s), or missing, are stale          | 30                        |
 | PACING_TARGETS_CACHE_TTL_S | longest reuse of discovered targets, seconds              | 60                        |
@@ -215,7 +223,8 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = VAR_DIR / "static"
+# the image collects them at build time outside its data volume (Dockerfile: PACING_STATIC_ROOT=/app/static)
+STATIC_ROOT = Path(os.environ.get("PACING_STATIC_ROOT") or VAR_DIR / "static").resolve()
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
@@ -297,9 +306,19 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 2 * 3 * 10_000 + 1000
 
 if PRODUCTION:
+    # Production serves HTTPS only (docs/deployment.md): TLS ends at the proxy or load balancer in front, which
+    # says so in X-Forwarded-Proto; plain HTTP is redirected, except the probes a load balancer or an
+    # orchestrator sends to the container's own port (health, readiness, metrics).
     SESSION_COOKIE_SECURE = env_flag("SESSION_COOKIE_SECURE", True)
     CSRF_COOKIE_SECURE = env_flag("CSRF_COOKIE_SECURE", True)
     SECURE_CONTENT_TYPE_NOSNIFF = True
+    SECURE_SSL_REDIRECT = env_flag("SECURE_SSL_REDIRECT", True)
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
+    if env_flag("PACING_BEHIND_PROXY", True):
+        SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", str(365 * 24 * 3600)))
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_flag("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
+    SECURE_HSTS_PRELOAD = env_flag("SECURE_HSTS_PRELOAD", True)
 
 LOGGING = {
     "version": 1,
