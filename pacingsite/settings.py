@@ -44,6 +44,7 @@ start without an explicit ``SECRET_KEY`` or without the secrets key (``PACING_SE
 | PACING_NODE_NAME           | pacing node name outside a Celery worker                  | the host name             |
 | CELERY_WORKER_POOL         | Celery pool of a pacing node                              | threads                   |
 | CELERY_WORKER_CONCURRENCY  | threads of a pacing node                                  | 4                         |
+| PACING_CHANGE_HISTORY_DAYS | change records kept this many days (0: for ever)          | 365                       |
 | PACING_ALARM_HISTORY       | cleared alarms kept as history                            | 10000                     |
 | PACING_METRICS_ALLOW       | addresses / networks that may read /metrics               | unset: any                |
 | PACING_SYSLOG              | syslog sink, udp://host:514 or tcp://host:601             | unset: off                |
@@ -343,6 +344,8 @@ LOGGING = {
 # --- Alarms and monitoring (alarms/, pacingsite/metrics.py) -----------------------------------------------------
 # Cleared alarms kept as history (the newest N); older ones are deleted as new ones clear.
 PACING_ALARM_HISTORY = int(os.environ.get("PACING_ALARM_HISTORY", "10000"))
+# change records older than this are deleted by the upkeep task (pacing/retention.py); 0 keeps them for ever
+PACING_CHANGE_HISTORY_DAYS = int(os.environ.get("PACING_CHANGE_HISTORY_DAYS", "365"))
 
 
 def _metrics_allow() -> list:
