@@ -3,7 +3,8 @@
 A secret is stored as ``enc:v1:<Fernet token>``; in memory it is plain text, so the model code
 never sees ciphertext and the database never sees plain text. Keys come from
 ``settings.PACING_SECRETS_KEYS`` (the first encrypts, all decrypt: rotation is adding a new key
-in front, re-saving, then dropping the old one).
+in front, ``manage.py rotate_secrets_key`` (configdb/rotation.py), then dropping the old one). Only tokens of the
+newest key are remembered for reuse, so re-saving a secret read under an older key re-encrypts it.
 """
 
 from __future__ import annotations
@@ -32,6 +33,11 @@ def _fernet() -> MultiFernet:
     return MultiFernet([Fernet(key) for key in settings.PACING_SECRETS_KEYS])
 
 
+@lru_cache(maxsize=1)
+def _newest() -> Fernet:
+    return Fernet(settings.PACING_SECRETS_KEYS[0])
+
+
 #: ciphertexts recently read, by a digest of their plain value: saving an unchanged secret keeps its
 #: stored token (no churn in the database, and an exported file imports back to the same bytes)
 _KNOWN: OrderedDict[str, str] = OrderedDict()
@@ -49,6 +55,7 @@ def _remember(plain: str, token: str) -> None:
 def _reset(setting, **kwargs):
     if setting == "PACING_SECRETS_KEYS":
         _fernet.cache_clear()
+        _newest.cache_clear()
         _KNOWN.clear()
 
 
@@ -70,15 +77,31 @@ def encrypt(value: str) -> str:
 def decrypt(value: str) -> str:
     if not is_encrypted(value):
         return value
+    token = value[len(PREFIX):].encode()
     try:
-        plain = _fernet().decrypt(value[len(PREFIX):].encode()).decode()
+        plain = _newest().decrypt(token).decode()
     except InvalidToken:
-        raise SecretDecryptionError(
-            "A stored secret does not decrypt with PACING_SECRETS_KEY: the key was changed or lost. "
-            "Restore the old key (keys may be listed comma-separated, newest first)."
-        ) from None
+        try:
+            plain = _fernet().decrypt(token).decode()
+        except InvalidToken:
+            raise SecretDecryptionError(
+                "A stored secret does not decrypt with PACING_SECRETS_KEY: the key was changed or lost. "
+                "Restore the old key (keys may be listed comma-separated, newest first)."
+            ) from None
+        return plain       # under an older key: not remembered, so saving it again encrypts it under the newest
     _remember(plain, value)
     return plain
+
+
+def is_current(value: str) -> bool:
+    """Whether a stored token is encrypted under the newest key (what ``rotate_secrets_key`` leaves)."""
+    if not is_encrypted(value):
+        return False
+    try:
+        _newest().decrypt(value[len(PREFIX):].encode())
+    except InvalidToken:
+        return False
+    return True
 
 
 def open_stored(value):

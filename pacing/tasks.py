@@ -128,3 +128,13 @@ def cycle(cluster_id: int, hostname: str | None = None, tick: int | None = None)
     record = run_cycle(spec, node=node, now=now, tick=current)
     _note(spec.id, node, record.outcome)
     return record.as_dict()
+
+
+@shared_task(name="pacing.prune_history", ignore_result=True)
+def prune_history() -> str:
+    """The upkeep of the change and cycle histories (pacing/retention.py), every few hours on every node."""
+    from .retention import upkeep
+
+    line = upkeep().line()
+    logger.info(line)
+    return line

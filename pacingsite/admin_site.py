@@ -9,7 +9,9 @@ group's header (on the home page and in the side bar) leads to a page of that gr
 public site, and the site root only redirects back to the admin.
 """
 
+from django import forms
 from django.contrib import admin
+from django.contrib.admin.forms import AdminAuthenticationForm
 from django.http import Http404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -19,12 +21,26 @@ SECTION_ORDER = ["Monitoring", "Environment", "Switching", "Accounts", "Routing 
                  "Administration"]
 
 
+class ThrottledAuthenticationForm(AdminAuthenticationForm):
+    """The admin's login form, saying how long a locked account name or address waits (pacingsite/throttle.py)
+    instead of the generic "enter a correct username and password"."""
+
+    def clean(self):
+        from pacingsite import throttle
+
+        left = throttle.locked_for(self.cleaned_data.get("username"), self.request)
+        if left:
+            raise forms.ValidationError(throttle.lock_message(left), code="throttled")
+        return super().clean()
+
+
 class PacingAdminSite(admin.AdminSite):
     site_header = "Pacing Console"
     site_title = "Pacing Console"
     index_title = "Configuration"
     index_template = "admin/pacing_index.html"
     site_url = "/api/docs/"
+    login_form = ThrottledAuthenticationForm
 
     def index(self, request, extra_context=None):
         """The home page shows the active alarms first (newest detection first), as an operator's console."""

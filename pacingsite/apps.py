@@ -9,6 +9,9 @@ class PacingsiteConfig(AppConfig):
     name = "pacingsite"
     verbose_name = "Pacing Console"
 
+    def ready(self):
+        from pacingsite import throttle  # noqa: F401 - connects the login-throttling signal handlers
+
 
 class PacingAdminConfig(admin_apps.AdminConfig):
     default = False

@@ -40,8 +40,13 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
 DISPATCH = "pacing-dispatch"
+UPKEEP = "pacing-upkeep"
+UPKEEP_EVERY_S = 6 * 3600.0
 app.conf.beat_schedule = {
     DISPATCH: {"task": "pacing.dispatch", "schedule": 1.0, "args": (), "options": {"expires": 1.0}},
+    # the histories' retention (pacing/retention.py): idempotent, so every node's beat may send it
+    UPKEEP: {"task": "pacing.prune_history", "schedule": UPKEEP_EVERY_S, "args": (),
+             "options": {"expires": UPKEEP_EVERY_S}},
 }
 
 

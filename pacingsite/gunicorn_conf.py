@@ -33,3 +33,5 @@ def child_exit(server, worker):
 
 graceful_timeout = 5
 accesslog = "-"
+# the access log masks every query-string value (pacingsite/gunicorn_log.py): filters can carry secrets
+logger_class = "pacingsite.gunicorn_log.RedactingLogger"

@@ -50,3 +50,15 @@ class ApiToken(models.Model):
     @classmethod
     def lookup(cls, key: str) -> "ApiToken | None":
         return cls.objects.select_related("user").filter(key_digest=digest(key)).first()
+
+
+class LoginFailure(models.Model):
+    """Failed logins of one account name (``user:<name>``) or client address (``addr:<ip>``) in the current
+    window (pacingsite/throttle.py). Rows are few and small: one per name or address tried lately."""
+
+    key = models.CharField(max_length=200, unique=True)
+    count = models.PositiveIntegerField(default=0)
+    window_start = models.DateTimeField()
+
+    def __str__(self):
+        return f"{self.key}: {self.count} since {self.window_start:%Y-%m-%d %H:%M:%S}"

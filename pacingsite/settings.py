@@ -31,6 +31,10 @@ start without an explicit ``SECRET_KEY`` or without the secrets key (``PACING_SE
 | SECURE_HSTS_PRELOAD        | HSTS preload flag (production only)                       | on in production          |
 | PACING_CLUSTER             | the pacing cluster the image provisions at start          | unset                     |
 | PACING_LOAD_DEMO           | the image loads the demo configuration at start           | off                       |
+| PACING_LOGIN_FAILURES      | failed logins of one name that lock it (an address: 4x)   | 5                         |
+| PACING_LOGIN_WINDOW_S      | the window they are counted in, and the lock's length      | 900                       |
+| PACING_PROXY_HOPS          | trusted proxies in front: the client is X-Forwarded-For's  | 0 (REMOTE_ADDR)           |
+|                            | entry that many places from the right                     |                           |
 | LOG_LEVEL                  | root log level                                            | INFO                      |
 | PACING_STATS_MAX_AGE_S     | stats older than this (s), or missing, are stale          | 30                        |
 | PACING_TARGETS_CACHE_TTL_S | longest reuse of discovered targets, seconds              | 60                        |
@@ -40,6 +44,7 @@ start without an explicit ``SECRET_KEY`` or without the secrets key (``PACING_SE
 | PACING_NODE_NAME           | pacing node name outside a Celery worker                  | the host name             |
 | CELERY_WORKER_POOL         | Celery pool of a pacing node                              | threads                   |
 | CELERY_WORKER_CONCURRENCY  | threads of a pacing node                                  | 4                         |
+| PACING_CHANGE_HISTORY_DAYS | change records kept this many days (0: for ever)          | 365                       |
 | PACING_ALARM_HISTORY       | cleared alarms kept as history                            | 10000                     |
 | PACING_METRICS_ALLOW       | addresses / networks that may read /metrics               | unset: any                |
 | PACING_SYSLOG              | syslog sink, udp://host:514 or tcp://host:601             | unset: off                |
@@ -163,6 +168,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "pacingsite.middleware.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -209,6 +215,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "timeout": 20,
     })
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# Password logins go through the throttled backend (pacingsite/throttle.py): a few failures lock the name tried
+AUTHENTICATION_BACKENDS = ["pacingsite.throttle.ThrottledModelBackend"]
+PACING_LOGIN_FAILURES = int(os.environ.get("PACING_LOGIN_FAILURES", "5"))
+PACING_LOGIN_WINDOW_S = float(os.environ.get("PACING_LOGIN_WINDOW_S", "900"))
+PACING_PROXY_HOPS = int(os.environ.get("PACING_PROXY_HOPS", "0"))
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -332,6 +344,8 @@ LOGGING = {
 # --- Alarms and monitoring (alarms/, pacingsite/metrics.py) -----------------------------------------------------
 # Cleared alarms kept as history (the newest N); older ones are deleted as new ones clear.
 PACING_ALARM_HISTORY = int(os.environ.get("PACING_ALARM_HISTORY", "10000"))
+# change records older than this are deleted by the upkeep task (pacing/retention.py); 0 keeps them for ever
+PACING_CHANGE_HISTORY_DAYS = int(os.environ.get("PACING_CHANGE_HISTORY_DAYS", "365"))
 
 
 def _metrics_allow() -> list:
