@@ -222,6 +222,7 @@ COMMANDS_PROBED: dict[str, str] = {
     "load_demo": "test_write_path: test_commands_go_through_the_services_as_no_user",
     "provision": "test_provision_and_import_template_commands_as_no_user",
     "import_template": "test_provision_and_import_template_commands_as_no_user",
+    "first_start": "test_first_start_writes_through_the_services_as_no_user",
 }
 COMMANDS_ALLOWED: dict[str, str] = {
     "export_config": "reads: writes the document to a file or standard output",
@@ -229,6 +230,11 @@ COMMANDS_ALLOWED: dict[str, str] = {
     "gpe_simulator": "a simulated GPE service for demos; feeds run-time stats into Redis, no configuration",
     "api_token": "accounts: issues, lists and revokes API tokens (pacingsite.models.ApiToken), not configuration",
     "ensure_admin": "accounts: creates the administrator account if there is none, not configuration",
+    "wait_for_services": "reads: waits until the database and Redis answer",
+    "prune_history": "upkeep: deletes change records past their retention and run-time Redis keys, not "
+                     "configuration (tests/pacing/test_retention.py)",
+    "rotate_secrets_key": "upkeep: re-encrypts stored tokens under the newest key; no value changes, so no "
+                          "configuration change and no history (configdb/rotation.py; tests/configdb/test_rotation.py)",
 }
 
 TASKS_PROBED: dict[str, str] = {
@@ -237,6 +243,7 @@ TASKS_PROBED: dict[str, str] = {
 TASKS_ALLOWED: dict[str, str] = {
     "pacing.dispatch": "run-time: sends each cluster's cycle to its node's queue; no configuration",
     "pacing.cycle": "run-time: one pacing cycle (Redis leases and stats, alarms raised by events); no configuration",
+    "pacing.prune_history": "upkeep: the histories' retention (pacing/retention.py), not configuration",
 }
 
 
@@ -794,3 +801,17 @@ def test_provision_and_import_template_commands_as_no_user(unprovisioned, tmp_pa
     assert ApplicationTemplate.objects.get(name="Pacing_Server").version != "0.1"
     assert spy.users("save_object") and spy.users_of_all() == {None}
     assert spy.bypasses == [], spy.bypasses  # nothing written around the services
+
+
+def test_first_start_writes_through_the_services_as_no_user(db, monkeypatch):
+    """The image's first start (pacingsite/management/commands/first_start.py) on an empty configuration: the
+    Environment tenant, the shipped templates, the demo and the provisioning, all as no user."""
+    spy = Spy(monkeypatch)
+    out = io.StringIO()
+    call_command("first_start", "--demo", "--cluster", DEMO_CLUSTER, stdout=out)
+    assert f"first start: pacing cluster '{DEMO_CLUSTER}' already provisioned" in out.getvalue() or \
+        f"first start: pacing cluster '{DEMO_CLUSTER}' provisioned" in out.getvalue()
+    assert AlarmCondition.objects.exists()
+    # None given, or the default left (NO_USER: the demo's loader calls the services without a user)
+    assert spy.users("save_object") and spy.users_of_all() <= {None, test_write_path.NO_USER}
+    assert spy.bypasses == [], spy.bypasses
