@@ -21,9 +21,14 @@ same rule. The rules are ours; Configuration Server publishes none:
 
 from __future__ import annotations
 
+import re
 import unicodedata
 
 TAB = "\t"
+
+#: the integers both databases hold in an integer column (a signed 64-bit integer)
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+_INTEGER = re.compile(r"\s*[+-]?[0-9]+\s*", re.ASCII)
 
 #: every character refused in text (TAB among them; values of options allow it back)
 FORBIDDEN = frozenset(
@@ -71,3 +76,18 @@ def text_problem(value: str, *, allow_tab: bool = False) -> str | None:
 def normalize(value: str) -> str:
     """A name as stored and compared: Unicode NFC."""
     return unicodedata.normalize("NFC", value)
+
+
+def out_of_range_integer(value: object) -> bool:
+    """Whether ``value`` spells a whole number (``"99999999999999999999"``, ``"-9…"``) that no 64-bit integer
+    column holds. Such a number can match no row, but handed to the database it is an error there (SQLite's
+    driver raises OverflowError, a 500), so the admin and the API answer "not found" or refuse the filter
+    before asking. Anything else (a name, a malformed number) is left to the caller's own parsing."""
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, int):
+        return not INT64_MIN <= value <= INT64_MAX
+    if not isinstance(value, str) or len(value) > 4300 or not _INTEGER.fullmatch(value):
+        return False  # 4,300 digits: Python's own limit on int() of a string
+    return not INT64_MIN <= int(value) <= INT64_MAX
+

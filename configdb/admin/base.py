@@ -22,7 +22,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.text import slugify
 
-from .. import access, services
+from .. import access, services, validators
 from ..forms import VERSION_FIELD, ConfigObjectForm
 from ..models import Folder, ObjectChange, State, Tenant
 
@@ -56,7 +56,7 @@ class FolderFilter(admin.SimpleListFilter):
         if value == "none":
             return queryset.filter(folder__isnull=True)
         if value:
-            if not (value.isascii() and value.isdigit()) or int(value) > 2**63 - 1:
+            if not (value.isascii() and value.isdigit()) or validators.out_of_range_integer(value):
                 return queryset.none()
             return queryset.filter(folder_id=int(value))
         return queryset
@@ -290,12 +290,6 @@ class ServiceSaveMixin:
     def get_fields(self, request, obj=None):
         # The version travels in the change form's template (form_top), never as a visible row.
         return [f for f in super().get_fields(request, obj) if f != VERSION_FIELD]
-
-    def get_object(self, request, object_id, from_field=None):
-        raw = str(object_id)
-        if from_field is None and not (raw.isascii() and raw.isdigit() and int(raw) <= 2**63 - 1):
-            return None  # an id no database holds: "does not exist", never an overflow
-        return super().get_object(request, object_id, from_field)
 
     def save_model(self, request, obj, form, change):
         services.save_object(obj, user=request.user, version=form.cleaned_data.get(VERSION_FIELD) or None)
