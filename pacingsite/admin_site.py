@@ -79,8 +79,10 @@ class BoundedChangeList(ChangeList):
     the list with ``?e=1``); no row could have matched it anyway."""
 
     def get_queryset(self, request, exclude_parameters=None):
+        own = {f.parameter_name for f in self.list_filter  # a SimpleListFilter reads its parameter itself
+               if isinstance(f, type) and issubclass(f, admin.SimpleListFilter)}
         for lookup, values in request.GET.lists():
-            if _integer_target(self.model, lookup) is None:
+            if lookup in own or _integer_target(self.model, lookup) is None:
                 continue
             if any(validators.out_of_range_integer(v) for v in _spelled_values(lookup, values)):
                 raise IncorrectLookupParameters(f"{lookup}: no object has so large a number.")
