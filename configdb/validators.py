@@ -91,3 +91,29 @@ def out_of_range_integer(value: object) -> bool:
         return False  # 4,300 digits: Python's own limit on int() of a string
     return not INT64_MIN <= int(value) <= INT64_MAX
 
+
+#: the longest name any object has (every name and number field holds 255 characters)
+MAX_NAME_LENGTH = 255
+
+
+def json_type(value: object) -> str:
+    """A decoded JSON value's type, said as a reader of the document or request would: ``an object``, ``text``."""
+    if isinstance(value, bool):
+        return "true/false"
+    return {dict: "an object", list: "a list", str: "text", int: "a number", float: "a decimal number",
+            type(None): "null"}.get(type(value), type(value).__name__)
+
+
+def reference_name_problem(value: object) -> str | None:
+    """Why ``value`` cannot be the name by which one object refers to another — a natural-key name, as the API's
+    name-or-id fields and a configuration document's references give it (not text, empty, a NUL character, longer
+    than any name) — or None. Said as the end of a sentence naming the field: ``tenant: must not be empty.``"""
+    if not isinstance(value, str):
+        return f"must be a name (text), not {json_type(value)}."
+    if not value.strip():
+        return "must not be empty."
+    if "\x00" in value:
+        return "contains a NUL character."
+    if len(value) > MAX_NAME_LENGTH:
+        return f"is longer than {MAX_NAME_LENGTH} characters, which no name is."
+    return None
