@@ -66,3 +66,29 @@ def test_the_services_up_front_checks(env_tenant, other_tenant):
         services.check_any_write(reader, "importing a template")
     assert services.may_write(writer, env_tenant) and not services.may_write(reader, env_tenant)
     assert services.may_write_any(None) and services.may_write_any(root) and not services.may_write_any(reader)
+
+
+@pytest.mark.django_db
+def test_the_admin_odbc_builders_apply_is_refused_by_the_services_for_a_reader(demo, client):
+    from django.contrib.auth.models import Permission
+    from django.urls import reverse
+
+    from configdb import services
+    from configdb.models import Access, DatabaseAccessPoint
+
+    from .api_helpers import dap_template, make_user
+
+    dap = services.save_object(DatabaseAccessPoint(tenant=demo, name="IXN_DAP", template=dap_template(demo),
+                                                   dbms_type="postgre", options={"settings": {"x": "1"}}))
+    reader = make_user("dap-reader", staff=True, grants={demo: Access.READ})
+    reader.user_permissions.add(*Permission.objects.filter(content_type__app_label="configdb"))
+    client.force_login(reader)
+    before = dap.options
+    page = reverse("admin:configdb_databaseaccesspoint_odbc_builder") + f"?dap={dap.pk}"
+    shown = client.get(page)
+    assert shown.status_code == 200 and 'name="apply"' not in shown.content.decode()  # not offered to a reader
+    refused = client.post(page, {"purpose": "main", "version": "8.5.3", "dbms_type": dap.dbms_type, "dsn": "ixn",
+                                 "driver": "", "port": "", "apply": "Apply"})
+    assert refused.status_code == 403  # services.save_object's grant check
+    dap.refresh_from_db()
+    assert dap.options == before
