@@ -76,7 +76,8 @@ class BoundedChangeList(ChangeList):
     """Django's changelist, which first refuses a filter comparing an integer field with a number no 64-bit
     column holds (``?id__in=99999999999999999999``, ``?tenant=-9…``): handed to SQLite's driver such a number
     is an OverflowError (a 500). Refused as Django refuses any bad filter (IncorrectLookupParameters: back to
-    the list with ``?e=1``); no row could have matched it anyway."""
+    the list with ``?e=1``); no row could have matched it anyway. So is a date-hierarchy year, month or day
+    beyond what a C int holds (``?time__year=9…``), where Django's check catches ValueError, not OverflowError."""
 
     def get_queryset(self, request, exclude_parameters=None):
         own = {f.parameter_name for f in self.list_filter  # a SimpleListFilter reads its parameter itself
@@ -87,6 +88,12 @@ class BoundedChangeList(ChangeList):
             if any(validators.out_of_range_integer(v) for v in _spelled_values(lookup, values)):
                 raise IncorrectLookupParameters(f"{lookup}: no object has so large a number.")
         return super().get_queryset(request, exclude_parameters)
+
+    def get_filters(self, request):
+        try:
+            return super().get_filters(request)
+        except OverflowError as exc:  # the date hierarchy's ?time__year=9…: Django catches ValueError only
+            raise IncorrectLookupParameters(exc) from exc
 
 
 class BoundedIntegersMixin:

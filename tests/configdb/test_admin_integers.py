@@ -1,10 +1,10 @@
 """Integers beyond a signed 64 bits in any admin's URLs and forms: "not found" or a refused filter, never a 500.
 
 The walk is derived from the admin site's registry, so an admin added later is covered without editing this
-file: every registered admin's list with out-of-range integer filters (on its primary key and on each of its
-foreign keys), each of its actions asked for out-of-range ids, and its object pages (change, delete, history)
-at an out-of-range id. On SQLite such a number reaching the database is an OverflowError; the test client
-re-raises it, so a 500 fails the test with the traceback.
+file: every registered admin's list with out-of-range integer filters (on its primary key, on each of its
+foreign keys, on its date hierarchy's year, month and day), each of its actions asked for out-of-range ids,
+and its object pages (change, delete, history) at an out-of-range id. On SQLite such a number reaching the
+database is an OverflowError; the test client re-raises it, so a 500 fails the test with the traceback.
 """
 
 import pytest
@@ -33,12 +33,16 @@ def foreign_keys(model) -> list[str]:
     return [f.name for f in model._meta.get_fields() if f.many_to_one and f.concrete]
 
 
-def filter_params(model) -> list[dict]:
+def filter_params(model, model_admin) -> list[dict]:
     params = []
     for value in VALUES[:2]:
         params += [{"id__in": value}, {"id__in": f"1,{value}"}, {"pk__in": f"1,{value}"}, {"id": value},
                    {"pk": value}, {"id__exact": value}, {"id__gt": value}, {"id__gte": value}, {"id__lt": value},
                    {"id__lte": value}, {"id__range": f"1,{value}"}]
+        if model_admin.date_hierarchy:
+            hierarchy = model_admin.date_hierarchy
+            params += [{f"{hierarchy}__year": value}, {f"{hierarchy}__year": "2026", f"{hierarchy}__month": value},
+                       {f"{hierarchy}__year": "2026", f"{hierarchy}__month": "1", f"{hierarchy}__day": value}]
         for fk in foreign_keys(model):
             params += [{fk: value}, {f"{fk}__exact": value}, {f"{fk}__id__exact": value}, {f"{fk}__in": value},
                        {f"{fk}__id__in": f"1,{value}"}, {f"{fk}__pk": value}]
@@ -61,7 +65,7 @@ def test_every_registered_admin_has_the_bounds():
 @pytest.mark.parametrize(("model", "model_admin"), REGISTRY, ids=IDS)
 def test_out_of_range_integer_filters_are_refused_not_a_500(demo, admin_client, model, model_admin):
     url = reverse("admin:{}_{}_changelist".format(*info(model)))
-    for params in filter_params(model):
+    for params in filter_params(model, model_admin):
         response = admin_client.get(url, params)
         assert_not_a_server_error(response, params)
         if response.status_code == 302:  # Django's "bad filter": the list again, with ?e=1, and a page
