@@ -20,7 +20,7 @@ as typed.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 from . import validators
@@ -137,6 +137,46 @@ def validate(options: object) -> Options:
     if problems:
         raise OptionsError(problems[:50] + ([f"… and {len(problems) - 50} more."] if len(problems) > 50 else []))
     return {s: dict(k) for s, k in options.items()}
+
+
+#: what an options table must be, said for a value of any other shape
+TABLE_SHAPE = "must be an object of sections, each an object of keys and text values"
+
+
+def read(table: object, secret: Callable[[str], object] | None = None, *, removable: bool = False) -> Options:
+    """An options table from decoded JSON of any shape (an API request's, a configuration document's): each
+    secret key's value (``is_secret_key``) passed through ``secret`` first, then :func:`validate`.
+
+    ``secret`` is the reader's own rule for secrets and raises ValueError (its message said as the end of a
+    sentence) for a value it refuses: the API keeps the mask (resolved later against the stored secret), the
+    configuration document decrypts its ``enc:v1:`` token. With ``removable``, a secret key's ``null`` means
+    "remove this secret" (the API's writes): kept as None, not validated. Raises OptionsError listing every
+    problem, each naming its section and key."""
+    if not isinstance(table, Mapping):
+        raise OptionsError([f"{TABLE_SHAPE}, not {validators.json_type(table)}."])
+    read_table: dict = {}
+    problems: list[str] = []
+    for section, keys in table.items():
+        if not isinstance(keys, Mapping):
+            read_table[section] = keys  # validate() names the problem
+            continue
+        read_table[section] = {}
+        for key, value in keys.items():
+            if not is_secret_key(key) or (value is None and removable):
+                read_table[section][key] = value
+                continue
+            try:
+                read_table[section][key] = value if secret is None else secret(value)
+            except ValueError as exc:
+                problems.append(f"section '{str(section)[:80]}', key '{str(key)[:80]}': {exc}")
+    try:
+        validate({s: ({k: v for k, v in keys.items() if not (v is None and removable and is_secret_key(k))}
+                      if isinstance(keys, Mapping) else keys) for s, keys in read_table.items()})
+    except OptionsError as exc:
+        problems += exc.problems
+    if problems:
+        raise OptionsError(problems)
+    return read_table
 
 
 def rows(options: Mapping[str, Mapping[str, str]] | None) -> list[Row]:

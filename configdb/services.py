@@ -1,7 +1,9 @@
 """Service functions: the one path by which the admin, the API, the importers and the commands change objects.
 
 Every write goes through this module with the acting user (``user=None`` for a management command or a
-Celery task, which are unrestricted). Each function, in one transaction:
+Celery task of its own, which are unrestricted; ours: a task carrying out a user's request — a background
+configuration import — acts as that user, so it runs with their grants and is recorded as theirs). Each
+function, in one transaction:
 
 1. reads the stored row under a row lock (``select_for_update``; on SQLite the immediate transaction
    holds the database's write lock instead),
@@ -15,7 +17,11 @@ Celery task, which are unrestricted). Each function, in one transaction:
 6. records the history (configdb.history), whose "before" is the row read under the lock.
 
 Callers keep no checks of their own: they scope what they show with ``Model.objects.restrict(user,
-action)`` and hand every write to these functions.
+action)`` and hand every write to these functions. A caller that must refuse before it does any work (reads
+a large upload, plans a provisioning, validates a stats push) asks the services' own checks up front —
+:func:`check_write`, :func:`check_tenant_write`, :func:`check_any_write` — and what to show (an *Apply*
+button, the admin's change permission) asks :func:`may_write` / :func:`may_write_any`: one definition of who
+may write, the same the writes themselves apply again.
 """
 
 from __future__ import annotations
@@ -44,7 +50,8 @@ from .models.fields import OptionsField
 
 __all__ = [
     "ObjectGone", "StaleObject", "apply_fields", "check_deferred_constraints", "check_same_tenant", "check_move",
-    "check_version", "check_write", "clone_object", "delete_object", "export_options", "import_options", "lock",
+    "check_any_write", "check_tenant_write", "check_version", "check_write", "clone_object", "may_write",
+    "may_write_any", "delete_object", "export_options", "import_options", "lock",
     "name_and_scope", "options_fields", "prepare", "sealed_secret_warnings", "save_object", "set_links", "set_state",
     "tenant_references", "version_of",
 ]
@@ -114,6 +121,39 @@ def check_write(user, obj: models.Model, stored: models.Model | None = None) -> 
     for tenant_id in sorted(tenants, key=lambda t: (t is None, t or 0)):
         if not access.can_write(user, tenant_id):
             raise PermissionDenied(f"You have no read-write grant on {_tenant_label(tenant_id)}.")
+
+
+def check_tenant_write(user, tenant: Tenant | str) -> None:
+    """PermissionDenied unless ``user`` may write into ``tenant``: a Tenant, or a tenant's name (one not stored
+    yet is a tenant to create, which needs a superuser). :func:`check_write` asked up front, for a caller that
+    refuses before any work — a configuration import before it reads its document (directly or as a job), a
+    stats push before it validates the snapshots, a provisioning before it writes; the writes check again."""
+    if isinstance(tenant, str):
+        tenant = Tenant.objects.filter(name=tenant).only("pk", "name").first() or Tenant(name=tenant)
+    check_write(user, tenant)
+
+
+def check_any_write(user, what: str) -> None:
+    """PermissionDenied unless ``user`` holds a read-write grant on at least one tenant (None, a command, and a
+    superuser always may): asked before reading an upload whose tenant is known only once it is read (an
+    application template), so a read-only user gets 403 before any file is read. ``what`` names the request
+    ("importing a template")."""
+    if not may_write_any(user):
+        raise PermissionDenied(f"You have no read-write grant: {what} needs one.")
+
+
+def may_write(user, obj: models.Model) -> bool:
+    """Whether :func:`check_write` lets ``user`` write ``obj`` (what a page shows: a change button, *Apply*)."""
+    try:
+        check_write(user, obj)
+    except PermissionDenied:
+        return False
+    return True
+
+
+def may_write_any(user) -> bool:
+    """Whether ``user`` may write anything at all (a read-write grant on some tenant, or unrestricted)."""
+    return user is None or access.writable_tenant_ids(user) != set()
 
 
 # -- what a save derives, and the rules across objects ---------------------------------------------------

@@ -21,9 +21,14 @@ same rule. The rules are ours; Configuration Server publishes none:
 
 from __future__ import annotations
 
+import re
 import unicodedata
 
 TAB = "\t"
+
+#: the integers both databases hold in an integer column (a signed 64-bit integer)
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+_INTEGER = re.compile(r"\s*[+-]?[0-9]+\s*", re.ASCII)
 
 #: every character refused in text (TAB among them; values of options allow it back)
 FORBIDDEN = frozenset(
@@ -71,3 +76,44 @@ def text_problem(value: str, *, allow_tab: bool = False) -> str | None:
 def normalize(value: str) -> str:
     """A name as stored and compared: Unicode NFC."""
     return unicodedata.normalize("NFC", value)
+
+
+def out_of_range_integer(value: object) -> bool:
+    """Whether ``value`` spells a whole number (``"99999999999999999999"``, ``"-9…"``) that no 64-bit integer
+    column holds. Such a number can match no row, but handed to the database it is an error there (SQLite's
+    driver raises OverflowError, a 500), so the admin and the API answer "not found" or refuse the filter
+    before asking. Anything else (a name, a malformed number) is left to the caller's own parsing."""
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, int):
+        return not INT64_MIN <= value <= INT64_MAX
+    if not isinstance(value, str) or len(value) > 4300 or not _INTEGER.fullmatch(value):
+        return False  # 4,300 digits: Python's own limit on int() of a string
+    return not INT64_MIN <= int(value) <= INT64_MAX
+
+
+#: the longest name any object has (every name and number field holds 255 characters)
+MAX_NAME_LENGTH = 255
+
+
+def json_type(value: object) -> str:
+    """A decoded JSON value's type, said as a reader of the document or request would: ``an object``, ``text``."""
+    if isinstance(value, bool):
+        return "true/false"
+    return {dict: "an object", list: "a list", str: "text", int: "a number", float: "a decimal number",
+            type(None): "null"}.get(type(value), type(value).__name__)
+
+
+def reference_name_problem(value: object) -> str | None:
+    """Why ``value`` cannot be the name by which one object refers to another — a natural-key name, as the API's
+    name-or-id fields and a configuration document's references give it (not text, empty, a NUL character, longer
+    than any name) — or None. Said as the end of a sentence naming the field: ``tenant: must not be empty.``"""
+    if not isinstance(value, str):
+        return f"must be a name (text), not {json_type(value)}."
+    if not value.strip():
+        return "must not be empty."
+    if "\x00" in value:
+        return "contains a NUL character."
+    if len(value) > MAX_NAME_LENGTH:
+        return f"is longer than {MAX_NAME_LENGTH} characters, which no name is."
+    return None

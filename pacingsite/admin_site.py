@@ -7,15 +7,26 @@ group's header (on the home page and in the side bar) leads to a page of that gr
 
 *View site* leads to the API documentation (Swagger UI, ``/api/docs/``): the console has no
 public site, and the site root only redirects back to the admin.
+
+Every registered admin gets ``BoundedIntegersMixin`` (``PacingAdminSite.register``): an integer beyond a signed
+64 bits in a list filter, an action's selection or an object's URL is "not found" or a refused filter on every
+database, never the OverflowError SQLite's driver raises (a 500).
 """
 
 from django import forms
 from django.contrib import admin
+from django.contrib.admin import helpers
 from django.contrib.admin.forms import AdminAuthenticationForm
+from django.contrib.admin.options import IncorrectLookupParameters
+from django.contrib.admin.views.main import ChangeList
+from django.core.exceptions import FieldDoesNotExist, FieldError
+from django.db import models
 from django.http import Http404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.text import slugify
+
+from configdb import validators
 
 SECTION_ORDER = ["Monitoring", "Environment", "Switching", "Accounts", "Routing / eServices", "Pacing",
                  "Administration"]
@@ -34,6 +45,104 @@ class ThrottledAuthenticationForm(AdminAuthenticationForm):
         return super().clean()
 
 
+# -- integers no database column holds ---------------------------------------------------------------
+
+
+def _integer_target(model: type[models.Model], lookup: str) -> models.Field | None:
+    """The integer field a changelist parameter (``id__in``, ``tenant__id__exact``, ``tenant``, ``pk``) compares
+    its value with, or None when it names no integer field (a text field, a transform, no field at all)."""
+    field = None
+    for part in lookup.split("__"):
+        if field is not None and not field.is_relation:
+            break  # the rest is a lookup (``in``, ``gt``) or a transform
+        opts = model._meta
+        try:
+            field = opts.pk if part == "pk" else opts.get_field(part)
+        except FieldDoesNotExist:
+            break
+        if field.is_relation and field.related_model is not None:
+            model = field.related_model
+    if field is not None and field.is_relation:
+        try:
+            target = field.target_field  # a foreign key's to_field, else the related model's primary key
+        except (AttributeError, FieldError):
+            target = None
+        field = target if target is not None and not target.is_relation else model._meta.pk
+    return field if isinstance(field, models.IntegerField) else None
+
+
+def _integer_pk(model: type[models.Model]) -> bool:
+    """Whether ``model``'s primary key is an integer (a DAP's is its parent link to an application's id)."""
+    field = model._meta.pk
+    while field.is_relation:
+        field = field.target_field
+    return isinstance(field, models.IntegerField)
+
+
+def _spelled_values(lookup: str, values: list[str]) -> list[str]:
+    if lookup.endswith("__isnull"):
+        return []
+    if lookup.endswith(("__in", "__range")):
+        return [part for value in values for part in value.split(",")]
+    return values
+
+
+class BoundedChangeList(ChangeList):
+    """Django's changelist, which first refuses a filter comparing an integer field with a number no 64-bit
+    column holds (``?id__in=99999999999999999999``, ``?tenant=-9…``): handed to SQLite's driver such a number
+    is an OverflowError (a 500). Refused as Django refuses any bad filter (IncorrectLookupParameters: back to
+    the list with ``?e=1``); no row could have matched it anyway. So is a date-hierarchy year, month or day
+    beyond what a C int holds (``?time__year=9…``), where Django's check catches ValueError, not OverflowError."""
+
+    def get_queryset(self, request, exclude_parameters=None):
+        own = {f.parameter_name for f in self.list_filter  # a SimpleListFilter reads its parameter itself
+               if isinstance(f, type) and issubclass(f, admin.SimpleListFilter)}
+        for lookup, values in request.GET.lists():
+            if lookup in own or _integer_target(self.model, lookup) is None:
+                continue
+            if any(validators.out_of_range_integer(v) for v in _spelled_values(lookup, values)):
+                raise IncorrectLookupParameters(f"{lookup}: no object has so large a number.")
+        return super().get_queryset(request, exclude_parameters)
+
+    def get_filters(self, request):
+        try:
+            return super().get_filters(request)
+        except OverflowError as exc:  # the date hierarchy's ?time__year=9…: Django catches ValueError only
+            raise IncorrectLookupParameters(exc) from exc
+
+
+class BoundedIntegersMixin:
+    """Out-of-range integers (beyond a signed 64 bits) in an admin's URLs and forms are "not found", never a
+    database error, on every database: the list's filters (``BoundedChangeList``), the objects an action is
+    asked for (``_selected_action``: those no row can have are dropped, as an id of a deleted row would match
+    nothing), and an object's own pages (change, delete, history, options: ``get_object`` answers None, which
+    Django turns into its "does not exist" message).
+
+    Every ModelAdmin of the site has it: PacingAdminSite.register mixes it into each registered admin that
+    lacks it (Django's own, such as the Group admin, included), so a new admin needs nothing to be covered."""
+
+    def get_changelist(self, request, **kwargs):
+        changelist = super().get_changelist(request, **kwargs)
+        if issubclass(changelist, BoundedChangeList):
+            return changelist
+        return type(f"Bounded{changelist.__name__}", (BoundedChangeList, changelist), {})
+
+    def get_object(self, request, object_id, from_field=None):
+        integer = _integer_pk(self.model) if from_field is None else _integer_target(self.model, from_field)
+        if integer and validators.out_of_range_integer(str(object_id)):
+            return None  # an id no database holds: "does not exist", never an overflow
+        return super().get_object(request, object_id, from_field)
+
+    def response_action(self, request, queryset):
+        selected = request.POST.getlist(helpers.ACTION_CHECKBOX_NAME)
+        kept = [pk for pk in selected if not validators.out_of_range_integer(pk)]
+        if len(kept) != len(selected) and _integer_pk(self.model):
+            post = request.POST.copy()
+            post.setlist(helpers.ACTION_CHECKBOX_NAME, kept)
+            request.POST = post
+        return super().response_action(request, queryset)
+
+
 class PacingAdminSite(admin.AdminSite):
     site_header = "Pacing Console"
     site_title = "Pacing Console"
@@ -41,6 +150,16 @@ class PacingAdminSite(admin.AdminSite):
     index_template = "admin/pacing_index.html"
     site_url = "/api/docs/"
     login_form = ThrottledAuthenticationForm
+
+    def register(self, model_or_iterable, admin_class=None, **options):
+        """Django's, with BoundedIntegersMixin mixed into every admin that lacks it (ours: an out-of-range
+        integer in any admin's URL is "not found", never a 500, without each admin — Django's Group admin, a
+        new one — having to remember it)."""
+        admin_class = admin_class or admin.ModelAdmin
+        if not issubclass(admin_class, BoundedIntegersMixin):
+            admin_class = type(admin_class.__name__, (BoundedIntegersMixin, admin_class),
+                               {"__module__": admin_class.__module__, "__doc__": admin_class.__doc__})
+        return super().register(model_or_iterable, admin_class, **options)
 
     def index(self, request, extra_context=None):
         """The home page shows the active alarms first (newest detection first), as an operator's console."""

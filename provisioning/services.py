@@ -325,7 +325,7 @@ def provision(app_name: str, *, user=None, overwrite: bool = False, dry_run: boo
             return work.plan
         try:
             # Refused even when there is nothing to change (as services.set_state is): applying is a write.
-            services.check_write(user, AlarmCondition(tenant=Tenant.objects.get(name=work.plan.tenant)))
+            services.check_tenant_write(user, work.plan.tenant)
             for server in work.servers:
                 services.check_write(user, server)
             for write in work.writes:

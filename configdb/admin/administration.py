@@ -10,11 +10,13 @@ from .base import TenantFilter
 
 
 class SuperuserOnlyMixin:
+    """Grants and users are a superuser's (configdb.access.is_unrestricted, the rule the services apply)."""
+
     def has_module_permission(self, request):
-        return request.user.is_active and request.user.is_superuser
+        return access.is_unrestricted(request.user)
 
     def has_view_permission(self, request, obj=None):
-        return request.user.is_active and request.user.is_superuser
+        return access.is_unrestricted(request.user)
 
     has_add_permission = has_change_permission = has_delete_permission = has_view_permission
 
@@ -34,7 +36,7 @@ class TenantGrantInline(SuperuserOnlyMixin, admin.TabularInline):
     autocomplete_fields = ["tenant"]
 
     def has_add_permission(self, request, obj=None):
-        return request.user.is_active and request.user.is_superuser
+        return access.is_unrestricted(request.user)
 
 
 User = get_user_model()

@@ -22,7 +22,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.text import slugify
 
-from .. import access, services
+from .. import services, validators
 from ..forms import VERSION_FIELD, ConfigObjectForm
 from ..models import Folder, ObjectChange, State, Tenant
 
@@ -56,7 +56,7 @@ class FolderFilter(admin.SimpleListFilter):
         if value == "none":
             return queryset.filter(folder__isnull=True)
         if value:
-            if not (value.isascii() and value.isdigit()) or int(value) > 2**63 - 1:
+            if not (value.isascii() and value.isdigit()) or validators.out_of_range_integer(value):
                 return queryset.none()
             return queryset.filter(folder_id=int(value))
         return queryset
@@ -235,22 +235,22 @@ class OptionsAdminMixin:
 class TenantScopedMixin:
     """The admin obeys the same tenant grants as the API (configdb/access.py): lists show only granted
     tenants' objects (``restrict(user, "view")``), and the add / change / delete buttons show only with a
-    read-write grant. What enforces the grant on a write is configdb.services, which every save takes."""
+    read-write grant (``services.may_write``: the services' own rule, asked for what to show). What enforces
+    the grant on a write is configdb.services, which every save takes."""
 
     def get_queryset(self, request):
         return super().get_queryset(request).restrict(request.user, "view")
 
     def has_add_permission(self, request, *args):
-        tenants = access.writable_tenant_ids(request.user)
-        return super().has_add_permission(request, *args) and (tenants is None or bool(tenants))
+        return super().has_add_permission(request, *args) and services.may_write_any(request.user)
 
     def has_change_permission(self, request, obj=None):
         allowed = super().has_change_permission(request, obj)
-        return allowed and (obj is None or access.can_write_object(request.user, obj))
+        return allowed and (obj is None or services.may_write(request.user, obj))
 
     def has_delete_permission(self, request, obj=None):
         allowed = super().has_delete_permission(request, obj)
-        return allowed and (obj is None or access.can_write_object(request.user, obj))
+        return allowed and (obj is None or services.may_write(request.user, obj))
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         related = db_field.related_model
@@ -268,7 +268,7 @@ class TenantScopedInlineMixin:
         return super().get_queryset(request).restrict(request.user, "view")
 
     def _parent_writable(self, request, obj):
-        return obj is None or access.can_write_object(request.user, obj)
+        return obj is None or services.may_write(request.user, obj)
 
     def has_add_permission(self, request, obj=None):
         return super().has_add_permission(request, obj) and self._parent_writable(request, obj)
@@ -290,12 +290,6 @@ class ServiceSaveMixin:
     def get_fields(self, request, obj=None):
         # The version travels in the change form's template (form_top), never as a visible row.
         return [f for f in super().get_fields(request, obj) if f != VERSION_FIELD]
-
-    def get_object(self, request, object_id, from_field=None):
-        raw = str(object_id)
-        if from_field is None and not (raw.isascii() and raw.isdigit() and int(raw) <= 2**63 - 1):
-            return None  # an id no database holds: "does not exist", never an overflow
-        return super().get_object(request, object_id, from_field)
 
     def save_model(self, request, obj, form, change):
         services.save_object(obj, user=request.user, version=form.cleaned_data.get(VERSION_FIELD) or None)

@@ -8,7 +8,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
 from .. import interaction_server as ixn
-from .. import odbc, odbc_builder
+from .. import odbc, odbc_builder, services
 from ..forms import ConfigObjectForm
 from ..ixn_clusters import LICENCE_RULES, is_server_cluster, licence_report
 from ..models import (
@@ -467,9 +467,11 @@ class DatabaseAccessPointAdmin(ConfigObjectAdmin):
 
     def odbc_builder_view(self, request):
         """The builder (configdb.odbc_builder): the option the chosen purpose, server release, DSN or driver and
-        port give. With ``?dap=<id>`` and a change permission on it, *Apply* writes the option (and the protocol
-        option) into that DAP through configdb.services, then returns to its page; otherwise the page shows the
-        key and value to copy."""
+        port give. With ``?dap=<id>``, *Apply* writes the option (and the protocol option) into that DAP through
+        configdb.services, which checks the user's tenant grant (a reader's *Apply* is a 403 from there), then
+        returns to its page; otherwise the page shows the key and value to copy. The page asks itself only what
+        Django's admin asks of any change (the model's change permission, the same for every DAP) and, to show the
+        button, ``services.may_write``."""
         dap = None
         raw = request.GET.get("dap") or ""
         if raw:
@@ -487,9 +489,9 @@ class DatabaseAccessPointAdmin(ConfigObjectAdmin):
                 built = odbc_builder.build(data["dbms_type"], purpose=data["purpose"], version=data["version"],
                                            dsn=data["dsn"], driver=data["driver"], port=data["port"])
                 if dap is not None and "apply" in request.POST:
-                    if not self.has_change_permission(request, dap):
+                    if not self.has_change_permission(request):  # the admin's door (Django's model permission)
                         raise PermissionDenied
-                    odbc_builder.apply(dap, built, user=request.user)
+                    odbc_builder.apply(dap, built, user=request.user)  # the grant: configdb.services
                     self.message_user(request, f"Set [{built.section}] {built.key} = {built.value} and "
                                                f"{built.protocol_key} = {built.protocol_value}.", messages.SUCCESS)
                     return HttpResponseRedirect(reverse("admin:configdb_databaseaccesspoint_change",
@@ -502,7 +504,8 @@ class DatabaseAccessPointAdmin(ConfigObjectAdmin):
             status = 400
         context = {**self.admin_site.each_context(request), "title": "ODBC connection-string builder",
                    "opts": self.opts, "form": form, "built": built, "dap": dap,
-                   "can_apply": dap is not None and self.has_change_permission(request, dap),
+                   "can_apply": dap is not None and self.has_change_permission(request)
+                                and services.may_write(request.user, dap),
                    "api_url": reverse("api:dap-odbc-builder")}
         return TemplateResponse(request, "admin/configdb/odbc_builder.html", context, status=status)
 

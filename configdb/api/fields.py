@@ -98,7 +98,10 @@ class NaturalKeyRelatedField(serializers.RelatedField):
                 return queryset.get(pk=data)
             except ObjectDoesNotExist:
                 self.fail("not_found", model=verbose, what=f"id {data}")
-        if isinstance(data, str) and data.strip() and len(data) <= 255 and "\x00" not in data:
+        if isinstance(data, str):
+            problem = validators.reference_name_problem(data)  # the configuration document's rule too
+            if problem:
+                raise serializers.ValidationError(f"A name {problem[:-1]}; expected an id or a name.")
             data = validators.normalize(data)  # names are stored in NFC
             matches = list(queryset.filter(**{name_field: data})[:2])
             if not matches:
@@ -117,34 +120,17 @@ class OptionsSerializerField(serializers.Field):
     the mask or an empty string keeps the stored secret, ``null`` removes it, a new value replaces it
     (see ConfigObjectSerializer.validate)."""
 
-    default_error_messages = {"invalid": "Expected an object of sections, each an object of keys and text values."}
-
     def to_representation(self, value):
         return {s: {k: (opts.MASK if opts.is_secret_key(k) and v else v) for k, v in sorted(keys.items())}
                 for s, keys in sorted((value or {}).items())}
 
     def to_internal_value(self, data):
-        if not isinstance(data, dict):
-            self.fail("invalid")
-        cleaned, problems = {}, []
-        for section, keys in data.items():
-            if not isinstance(keys, dict):
-                problems.append(f"section '{str(section)[:80]}': must hold keys and values.")
-                continue
-            cleaned[section] = {}
-            for key, value in keys.items():
-                if value is None and opts.is_secret_key(key):
-                    cleaned[section][key] = None  # "remove this secret"; resolved against the stored table
-                    continue
-                cleaned[section][key] = value
+        # The function the configuration import reads its tables with (configdb.options.read); here secrets
+        # pass as written (the mask, resolved against the stored table by merge_secrets) and null removes one.
         try:
-            opts.validate({s: {k: v for k, v in keys.items() if not (v is None and opts.is_secret_key(k))}
-                           for s, keys in cleaned.items()})
+            return opts.read(data, removable=True)
         except opts.OptionsError as exc:
-            problems += exc.problems
-        if problems:
-            raise serializers.ValidationError(problems)
-        return cleaned
+            raise serializers.ValidationError(exc.problems) from None
 
 
 def merge_secrets(new: dict, stored: dict | None) -> dict:

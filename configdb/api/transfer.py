@@ -150,9 +150,8 @@ class ConfigImportView(APIView):
     def _background(request, raw: bytes, tenant: str, *, replace: bool, dry_run: bool) -> Response:
         """202 and the job's URL; the import runs in a Celery worker (or, with no broker, a thread here). The
         grant is checked first (403, no job), as transfer.import_document checks it before anything else."""
-        stored = Tenant.objects.filter(name=tenant).only("pk", "name").first()
         try:
-            services.check_write(request.user, stored if stored is not None else Tenant(name=tenant))
+            services.check_tenant_write(request.user, tenant)
         except PermissionDenied as exc:
             return _error(str(exc), [], status.HTTP_403_FORBIDDEN)
         job = import_jobs.create(request.user, raw, tenant=tenant, replace=replace, dry_run=dry_run)

@@ -1,8 +1,11 @@
 """Field codecs: how one field of a record is written into the document (``dump``) and read back (``clean``).
 
 ``clean`` turns a document's value into the model's value or raises :class:`Problem` naming what is wrong;
-the value rules themselves are the model's (``full_clean()`` runs on every object written) and the options
-rules are ``configdb.options``' (the API's OptionsSerializerField checks the same way).
+the value rules themselves are the model's (``full_clean()`` runs on every object written). What the API's
+field codecs (configdb/api/fields.py) also do is one function in the layer below, called by both: an options
+table is read by ``configdb.options.read`` (the document's secrets are tokens, decrypted by the callback given
+to it; the API's are masks), and a reference by name is checked by ``validators.reference_name_problem``. What
+differs on purpose is in docs/config-transfer.md (*Shared with the API*).
 """
 
 from __future__ import annotations
@@ -11,27 +14,31 @@ from dataclasses import dataclass
 
 from django.db import models
 
-from .. import crypto
+from .. import crypto, validators
 from .. import options as opts
-from ..secrets import is_secret_key
 from .document import Problem
 
-
-def _type_name(value: object) -> str:
-    if isinstance(value, bool):
-        return "true/false"
-    return {dict: "an object", list: "a list", str: "text", int: "a number", float: "a decimal number",
-            type(None): "null"}.get(type(value), type(value).__name__)
+_type_name = validators.json_type
 
 
 def _name(value: object) -> str:
-    if not isinstance(value, str):
-        raise Problem(f"must be a name (text), not {_type_name(value)}.")
-    if not value:
-        raise Problem("must not be empty.")
-    if "\x00" in value:
-        raise Problem("contains a NUL character.")
+    """A reference by name (validators.reference_name_problem: the rule the API's name-or-id fields apply too)."""
+    problem = validators.reference_name_problem(value)
+    if problem:
+        raise Problem(problem)
     return value
+
+
+def _decrypt(value: object) -> object:
+    """A secret option's value as the document gives it: an ``enc:v1:`` token, decrypted (options.read's
+    ``secret`` callback: ValueError for what is refused). An empty value stays empty, a value of another type is
+    left to options.validate."""
+    if not isinstance(value, str) or not value:
+        return value
+    try:
+        return _decrypt_token(value)
+    except Problem as exc:
+        raise ValueError(exc.messages[0]) from None
 
 
 def _decrypt_token(value: str) -> str:
@@ -103,32 +110,10 @@ class Options(Kind):
         return {}
 
     def clean(self, value):
-        if not isinstance(value, dict):
-            raise Problem(f"must be an object of sections, each an object of keys and text values, "
-                          f"not {_type_name(value)}.")
-        plain, problems = {}, []
-        for section, keys in value.items():
-            if not isinstance(keys, dict):
-                plain[section] = keys  # opts.validate names the problem
-                continue
-            plain[section] = {}
-            for key, item in keys.items():
-                if isinstance(item, str) and item and is_secret_key(key):
-                    try:
-                        secret = _decrypt_token(item)
-                    except Problem as exc:
-                        problems.append(f"section '{section[:80]}', key '{key[:80]}': {exc.messages[0]}")
-                        continue
-                    plain[section][key] = secret
-                else:
-                    plain[section][key] = item
-        if problems:
-            raise Problem(*problems)
         try:
-            opts.validate(plain)
+            return opts.read(value, _decrypt)  # the API's OptionsSerializerField reads with the same function
         except opts.OptionsError as exc:
             raise Problem(*exc.problems) from None
-        return plain
 
     def dump(self, obj, name, ex):
         return ex.options(obj, name)

@@ -10,7 +10,7 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import exceptions, generics, status, views
 from rest_framework.response import Response
 
-from configdb import access
+from configdb import access, services
 from configdb.api.base import OrderedLimitOffsetPagination
 from configdb.api.fields import brief
 from configdb.models import AgentGroup, Application, Tenant, VirtualQueue
@@ -162,8 +162,7 @@ class StatsPushView(views.APIView):
             problems.append("snapshots: required.")
         if problems:
             return _problems(problems)
-        if not access.can_write(request.user, tenant.pk):
-            raise exceptions.PermissionDenied(f"You have no read-write grant on tenant '{tenant.name}'.")
+        services.check_tenant_write(request.user, tenant)  # a reader's push: 403 before its snapshots are read
         names = discover(tenant).by_name
         snapshots, problems = s.validate_snapshots(data["snapshots"], names, tenant.name)
         if problems:

@@ -16,7 +16,7 @@ from rest_framework import parsers, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from configdb import access
+from configdb import services
 from configdb.api.base import PayloadTooLarge
 from configdb.models import Tenant
 
@@ -77,9 +77,10 @@ class TemplateImportView(APIView):
         responses={200: TemplateImportResult, 201: TemplateImportResult, 400: ERROR, 403: ERROR, 413: ERROR},
     )
     def post(self, request):
-        if access.writable_tenant_ids(request.user) == set():
-            return _error("You have no read-write grant: importing a template needs one.", [],
-                          status.HTTP_403_FORBIDDEN)
+        try:  # the services' check, before any file is read
+            services.check_any_write(request.user, "importing a template")
+        except PermissionDenied as exc:
+            return _error(str(exc), [], status.HTTP_403_FORBIDDEN)
         unknown = sorted(set(request.data) - set(FIELDS))
         if unknown:
             return _error("The request is not valid.", [f"{str(k)[:80]}: unknown field." for k in unknown])
