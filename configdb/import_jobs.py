@@ -63,10 +63,23 @@ _threads_lock = threading.Lock()
 # -- the running count ----------------------------------------------------------------------------------------
 
 
-def _redis():
-    import redis
+_redis_clients: dict[str, object] = {}
 
-    return redis.Redis.from_url(settings.REDIS_URL, socket_timeout=2, socket_connect_timeout=2)
+
+def _redis():
+    """One client per target and process (configdb.redis_target: a plain URL or Sentinel's primary), kept, so a
+    running count written every half second reuses its connection (and asks no sentinel each time)."""
+    from . import redis_target
+
+    url = settings.REDIS_URL
+    found = _redis_clients.get(url)
+    if found is None:
+        with _threads_lock:
+            found = _redis_clients.get(url)
+            if found is None:
+                found = _redis_clients[url] = redis_target.client(redis_target.target_from_settings(),
+                                                                  **redis_target.client_options())
+    return found
 
 
 def _redis_key(job_id) -> str:

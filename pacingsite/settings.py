@@ -21,7 +21,13 @@ start without an explicit ``SECRET_KEY`` or without the secrets key (``PACING_SE
 | TIME_ZONE                  | Django's time zone                                        | UTC                       |
 | PACING_API_MAX_BODY        | largest API request body, bytes                           | 16 MiB                    |
 | PACING_IMPORT_BACKGROUND_BYTES | config imports larger than this run as background jobs | 1 MiB                     |
-| REDIS_URL                  | Redis of the stats store; Celery's broker when set        | unset: embedded Redis     |
+| REDIS_URL                  | Redis of the stats store; Celery's broker when set; also  | unset: embedded Redis     |
+|                            | redis+sentinel://h:p,h:p/<service>[/<db>] (Sentinel)      |                           |
+| REDIS_SENTINELS            | instead of REDIS_URL: sentinels, host:port,host:port,…    | unset                     |
+| REDIS_SENTINEL_SERVICE     | the master's name the sentinels monitor                   | mymaster                  |
+| REDIS_SENTINEL_DB          | database number, with REDIS_SENTINELS                     | 0                         |
+| REDIS_PASSWORD             | the Redis servers' password when the URL has none         | unset                     |
+| REDIS_SENTINEL_PASSWORD    | the sentinels' own password (requirepass), if any         | unset                     |
 | SESSION_COOKIE_SECURE      | secure session cookie (read in production only)           | on in production          |
 | CSRF_COOKIE_SECURE         | secure CSRF cookie (read in production only)              | on in production          |
 | SECURE_SSL_REDIRECT        | redirect HTTP to HTTPS (production only; not the probes)   | on in production          |
@@ -60,6 +66,8 @@ from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
+
+from configdb import redis_target as _redis_target  # pure: parses the Redis target, no models
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 _TRUE = {"1", "true", "yes", "on"}
@@ -288,9 +296,14 @@ PACING_API_MAX_BULK = 20_000
 # (an exported object takes 200 to 550 bytes): seconds of import, well inside a web worker's 30 s timeout.
 PACING_IMPORT_BACKGROUND_BYTES = int(os.environ.get("PACING_IMPORT_BACKGROUND_BYTES", str(1024 * 1024)))
 
-# Redis: an explicit URL, or (unset) the embedded one the pacing app starts for itself.
-REDIS_URL = os.environ.get("REDIS_URL", "")
-CELERY_BROKER_URL = REDIS_URL or "memory://"
+# Redis: an explicit URL, Redis Sentinel (a redis+sentinel:// URL, or REDIS_SENTINELS and its companions, kept as
+# the equivalent URL), or (unset) the embedded one the pacing app starts for itself. configdb/redis_target.py
+# parses it (a bad value stops here, naming the variable) and builds every client and the broker's URL.
+REDIS_URL = _redis_target.environ_url(os.environ)
+REDIS_PASSWORD = os.environ.get("REDIS_PASSWORD", "").strip()
+REDIS_SENTINEL_PASSWORD = os.environ.get("REDIS_SENTINEL_PASSWORD", "").strip()
+CELERY_BROKER_URL, _broker_options = _redis_target.celery_broker(_redis_target.parse(
+    REDIS_URL, password=REDIS_PASSWORD, sentinel_password=REDIS_SENTINEL_PASSWORD) if REDIS_URL else None)
 CELERY_TASK_ALWAYS_EAGER = not REDIS_URL
 # A pacing node is one process (pacingsite/celery.py): threads share its lease and caches; 4 threads let the
 # dispatch run beside a long cycle. Beat keeps its schedule in memory (no celerybeat-schedule file).
@@ -306,7 +319,8 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # adds a Redis round trip per ack, and an ack that fails while Redis is down leaves a message "unacked" that
 # kombu 5.x then tries to restore while it closes the connection, and that crashes the worker ("Unrecoverable
 # error: 'NoneType' object has no attribute 'hostname'"; tests/chaos/test_failover.py::test_redis_restart).
-CELERY_BROKER_TRANSPORT_OPTIONS = {"ack_emulation": False}
+# Sentinel adds kombu's master_name and how to reach the sentinels (configdb/redis_target.py, celery_broker).
+CELERY_BROKER_TRANSPORT_OPTIONS = {**_broker_options, "ack_emulation": False}
 
 # Upload limits: an options file or template is small; refuse anything large before parsing it. A form may
 # still carry the largest object the model allows: the admin's options editor posts three fields per row

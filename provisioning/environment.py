@@ -7,8 +7,9 @@ same role is one file of ``NAME=value`` lines, rendered from the configuration a
 is written to disk; the API serves it as a download). Ours, all of it.
 
 Secrets are never written into it: the database and Redis URLs lose their passwords (``CHANGE_ME``), and the
-keys a node must share with the console (``SECRET_KEY``, ``PACING_SECRETS_KEY``) are named, left empty, for the
-operator to copy from the console's own environment.
+keys a node must share with the console (``SECRET_KEY``, ``PACING_SECRETS_KEY``, and ``REDIS_PASSWORD`` /
+``REDIS_SENTINEL_PASSWORD`` when the console has them) are named, left empty, for the operator to copy from the
+console's own environment.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 from django.conf import settings
 from django.utils import timezone
+
+from configdb import redis_target
 
 from .services import ProvisioningError, resolve
 
@@ -77,7 +80,8 @@ def environment_file(app_name: str, *, user=None) -> str:
     if database.startswith("sqlite"):
         lines.append("# (SQLite: only nodes on the console's own machine can share it; use PostgreSQL otherwise.)")
     if redis_url:
-        lines.append(f"REDIS_URL={_quote(without_password(redis_url))}")
+        # redis_target's redaction: it knows the multi-host redis+sentinel:// form (REDIS_SENTINELS are written as it)
+        lines.append(f"REDIS_URL={_quote(redis_target.redacted(redis_url))}")
     else:
         lines += ["# The console runs an embedded Redis; nodes on other machines need a shared one:",
                   "REDIS_URL="]
@@ -86,6 +90,7 @@ def environment_file(app_name: str, *, user=None) -> str:
         "# hybrid_integration secrets with PACING_SECRETS_KEY.",
         "SECRET_KEY=",
         "PACING_SECRETS_KEY=",
+        *[f"{name}=" for name in ("REDIS_PASSWORD", "REDIS_SENTINEL_PASSWORD") if getattr(settings, name, "")],
         "PACING_PRODUCTION=1",
         "",
     ]

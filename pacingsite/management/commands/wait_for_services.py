@@ -18,7 +18,7 @@ from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 from django.db.utils import OperationalError
 
-from provisioning.environment import without_password
+from configdb import redis_target
 
 
 def _database() -> str | None:
@@ -34,10 +34,14 @@ def _database() -> str | None:
 def _redis() -> str | None:
     if not settings.REDIS_URL:
         return None                                  # the embedded Redis is started by dev.py run, not here
+    target = redis_target.target_from_settings()
+    client = redis_target.client(target, **redis_target.client_options())
     try:
-        redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=2, socket_timeout=2).ping()
+        client.ping()                                # Sentinel: the primary the sentinels name answers
     except redis.RedisError as exc:
-        return f"Redis at {without_password(settings.REDIS_URL)}: {exc}"
+        return f"Redis at {redis_target.redacted(settings.REDIS_URL)}: {exc}"
+    finally:
+        redis_target.close(client)
     return None
 
 
