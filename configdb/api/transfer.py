@@ -60,7 +60,9 @@ class ConfigExportView(APIView):
         tags=["config"],
         summary="Export a tenant's configuration",
         description="Every object the tenant owns, in dependency order, related objects by natural key and "
-                    "secrets as enc:v1: tokens (docs/config-transfer.md). Needs read access to the tenant.",
+                    "secrets as enc:v1: tokens bound to the tenant (docs/config-transfer.md). Needs read access to the "
+                    "tenant; without a read-write grant the secrets are withheld (masked, \"secrets\": "
+                    "\"withheld\"), and such a document cannot be imported.",
         parameters=[OpenApiParameter("tenant", OpenApiTypes.STR, OpenApiParameter.QUERY, required=True,
                                      description="The tenant's name.")],
         responses={200: OpenApiResponse(OpenApiTypes.OBJECT, description="The document."),
@@ -78,7 +80,7 @@ class ConfigExportView(APIView):
         if tenant is None:
             raise exceptions.NotFound(f"No tenant named '{name}'.")
         try:
-            document = transfer.export_tenant(tenant)
+            document = transfer.export_tenant(tenant, user=request.user)
         except transfer.TransferError as exc:
             return _error(exc.detail, exc.errors, status.HTTP_500_INTERNAL_SERVER_ERROR)
         return Response(document)

@@ -10,8 +10,13 @@ differs on purpose is in docs/config-transfer.md (*Shared with the API*).
 
 from __future__ import annotations
 
+import base64
+import contextvars
+import hashlib
+import hmac
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.db import models
 
 from .. import crypto, validators
@@ -41,7 +46,50 @@ def _decrypt(value: object) -> object:
         raise ValueError(exc.messages[0]) from None
 
 
+# -- secrets bound to their tenant (OURS) -----------------------------------------------------------------
+# A document's secret is the stored token followed by ``#`` and a tag: an HMAC of the document's tenant name and
+# the token under a key derived from PACING_SECRETS_KEY. The import checks the tag against the tenant it writes
+# into, so a token copied from another tenant's export is refused rather than decrypted into this tenant (the
+# ciphertext itself is the installation's, not the tenant's). A rename of the tenant needs a new export.
+
+#: the tenant of the document being imported (set by import_document); None: a codec used on its own
+DOCUMENT_TENANT: contextvars.ContextVar[str | None] = contextvars.ContextVar("document_tenant", default=None)
+BIND = "#"
+
+
+def _binding_keys() -> list[bytes]:
+    return [hashlib.sha256(b"pacing-console document binding\0" + key.encode()).digest()
+            for key in settings.PACING_SECRETS_KEYS]
+
+
+def _tag(token: str, tenant: str, key: bytes) -> str:
+    mac = hmac.new(key, f"{tenant}\0{token}".encode(), hashlib.sha256).digest()[:18]
+    return base64.urlsafe_b64encode(mac).decode()
+
+
+def bind(token: str, tenant: str) -> str:
+    """A stored token as a document of ``tenant`` carries it."""
+    return f"{token}{BIND}{_tag(token, tenant, _binding_keys()[0])}"
+
+
+def unbind(value: str, tenant: str) -> str:
+    """The stored token of a document's secret, checked to belong to ``tenant``; Problem otherwise."""
+    token, sep, tag = value.rpartition(BIND)
+    if not sep:
+        raise Problem(f"the secret token is not bound to a tenant (written by hand, or by an older export): "
+                      f"export tenant '{tenant[:80]}' again, or set the secret in the admin or the API.")
+    if not any(hmac.compare_digest(tag, _tag(token, tenant, key)) for key in _binding_keys()):
+        raise Problem(f"the secret token was not exported from tenant '{tenant[:80]}' by this installation "
+                      "(copied from another tenant's document, exported with another PACING_SECRETS_KEY, or "
+                      "altered): a secret cannot move between tenants through a document; set it in the admin or "
+                      "the API.")
+    return token
+
+
 def _decrypt_token(value: str) -> str:
+    tenant = DOCUMENT_TENANT.get()
+    if tenant is not None and crypto.is_encrypted(value):
+        value = unbind(value, tenant)
     if not crypto.is_encrypted(value):
         raise Problem(f"a secret must be written as an encrypted {crypto.PREFIX}… token; this format never holds "
                       "a secret in clear.")

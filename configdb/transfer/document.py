@@ -14,13 +14,16 @@ from pathlib import Path
 from typing import Any
 
 FORMAT = "pacing-console-config"
+#: secrets are bound to their tenant (codecs.bind) since the first release: a token without its tag is refused
 VERSION = 1
 #: the largest document read (a file, standard input, or the API's request body)
 MAX_DOCUMENT_BYTES = 64 * 1024 * 1024
 #: at most this many problems are listed (then "… and N more")
 MAX_REPORTED = 1000
 
-TOP_KEYS = ("format", "version", "exported", "tenant", "objects")
+TOP_KEYS = ("format", "version", "exported", "tenant", "secrets", "objects")
+#: the value of "secrets" in an export made for a user without a read-write grant: no token, every secret masked
+WITHHELD = "withheld"
 STATUSES = ("created", "updated", "deleted", "unchanged")
 
 

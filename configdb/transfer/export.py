@@ -8,11 +8,11 @@ from django.db import models
 from django.db.models import ExpressionWrapper, F, Prefetch
 from django.utils import timezone
 
-from .. import crypto
+from .. import crypto, services
 from ..models import DN, DNType, Folder, Tenant
-from ..secrets import is_secret_key
-from .codecs import DNRefs, Kind, Names, Options, Ref, Rows, Secret
-from .document import FORMAT, VERSION, TransferError, _grow, _tick
+from ..secrets import MASK, is_secret_key
+from .codecs import DNRefs, Kind, Names, Options, Ref, Rows, Secret, bind
+from .document import FORMAT, VERSION, WITHHELD, TransferError, _grow, _tick
 from .specs import SPECS, TENANT_SPEC, Spec, natural_key
 
 # -- export -----------------------------------------------------------------------------------------
@@ -56,9 +56,10 @@ def _queryset(spec: Spec, tenant: Tenant) -> models.QuerySet:
 
 
 class _Exporter:
-    def __init__(self, tenant: Tenant, progress=None):
+    def __init__(self, tenant: Tenant, progress=None, with_secrets: bool = True):
         self.tenant = tenant
         self.progress = progress
+        self.with_secrets = with_secrets
         self.folders = {f.pk: f for f in Folder.objects.filter(tenant=tenant)}
 
     def path(self, folder_id: int | None) -> list[str] | None:
@@ -75,9 +76,15 @@ class _Exporter:
             folder_id = node.parent_id
         return list(reversed(parts))
 
+    def seal(self, plain: str, stored: object) -> str:
+        """A secret as the document carries it: the stored token (so exports repeat), or a new one for a value
+        stored in clear, bound to the tenant (codecs.bind); the mask alone when secrets are withheld."""
+        if not self.with_secrets:
+            return MASK
+        return bind(self._token(plain, stored), self.tenant.name)
+
     @staticmethod
-    def seal(plain: str, stored: object) -> str:
-        """The token for a secret: the stored one (so exports repeat), or a new one for a value stored in clear."""
+    def _token(plain: str, stored: object) -> str:
         if crypto.is_encrypted(stored):
             try:
                 if crypto.decrypt(stored) == plain:
@@ -121,18 +128,25 @@ class _Exporter:
                 records.append(self.record(spec, obj))
                 _tick(self.progress)
             objects[key] = sorted(records, key=lambda r, s=spec: _sort_key(s, r))
-        return {"format": FORMAT, "version": VERSION, "exported": timezone.now().isoformat(timespec="seconds"),
-                "tenant": self.tenant.name, "objects": objects}
+        head = {"format": FORMAT, "version": VERSION, "exported": timezone.now().isoformat(timespec="seconds"),
+                "tenant": self.tenant.name}
+        if not self.with_secrets:
+            head["secrets"] = WITHHELD
+        return {**head, "objects": objects}
 
 
 def _sort_key(spec: Spec, record: dict) -> tuple:
     return tuple(tuple(part) if isinstance(part, list) else part for part in natural_key(spec, record))
 
 
-def export_tenant(tenant: Tenant, *, progress=None) -> dict:
-    """The document of ``tenant``'s configuration: every object it owns, references by natural key."""
+def export_tenant(tenant: Tenant, *, progress=None, user=None) -> dict:
+    """The document of ``tenant``'s configuration: every object it owns, references by natural key.
+
+    ``user`` (the API's; None: a command) decides the secrets: with a read-write grant on the tenant they are
+    tokens bound to it; without one they are withheld (masked, ``"secrets": "withheld"``): a reader may see the
+    configuration, not carry its secrets elsewhere."""
     try:
-        return _Exporter(tenant, progress).run()
+        return _Exporter(tenant, progress, with_secrets=services.may_write(user, tenant)).run()
     except crypto.SecretDecryptionError as exc:
         raise TransferError(f"Cannot export tenant '{tenant.name}'.", [str(exc)]) from None
 

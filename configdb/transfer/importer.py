@@ -20,8 +20,20 @@ from ..models import (
     DNType,
     Tenant,
 )
-from .codecs import DNRefs, FolderPath, Names, Ref, Rows, RowSpec, _clean_fields, _name, _type_name
-from .document import FAILED, FORMAT, MAX_REPORTED, STATUSES, TOP_KEYS, VERSION, Problem, TransferError, _grow, _tick
+from .codecs import DOCUMENT_TENANT, DNRefs, FolderPath, Names, Ref, Rows, RowSpec, _clean_fields, _name, _type_name
+from .document import (
+    FAILED,
+    FORMAT,
+    MAX_REPORTED,
+    STATUSES,
+    TOP_KEYS,
+    VERSION,
+    WITHHELD,
+    Problem,
+    TransferError,
+    _grow,
+    _tick,
+)
 from .export import _Exporter, _queryset
 from .specs import (
     CONNECTION,
@@ -221,6 +233,14 @@ class _Importer:
         if isinstance(version, bool) or version != VERSION:
             raise TransferError(f"Unsupported document version: this installation reads version {VERSION}.",
                                 [f"version: expected {VERSION}, found {json.dumps(version)[:80]}."])
+        if "secrets" in doc:
+            if doc["secrets"] == WITHHELD:
+                raise TransferError("This document carries no secrets: it was exported for a user without a "
+                                    "read-write grant on the tenant, so importing it would lose them.",
+                                    ["secrets: withheld. Import an export made with a read-write grant."])
+            found = json.dumps(doc["secrets"])[:80]
+            raise TransferError("The document is not valid.",
+                                [f"secrets: expected '{WITHHELD}' or nothing, found {found}."])
         problems = []
         unknown = [str(k)[:80] for k in doc if k not in TOP_KEYS]
         if unknown:
@@ -856,6 +876,15 @@ def import_document(document: Any, *, replace: bool = False, dry_run: bool = Fal
     Raises TransferError listing every problem, each naming its record.
     """
     importer = _Importer(document, replace=replace, user=user, progress=progress)
+    tenant_name = document.get("tenant") if isinstance(document, dict) else None
+    binding = DOCUMENT_TENANT.set(tenant_name if isinstance(tenant_name, str) else "")
+    try:
+        return _import(importer, document, dry_run, user)
+    finally:
+        DOCUMENT_TENANT.reset(binding)
+
+
+def _import(importer: _Importer, document: Any, dry_run: bool, user) -> Summary:
     importer.check()
     # An import writes into the tenant it names: it needs a read-write grant there (creating the tenant, a
     # superuser) even when nothing turns out to differ — the rule of services.check_write, asked up front.

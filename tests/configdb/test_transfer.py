@@ -39,6 +39,7 @@ from configdb.models import (
     Transaction,
     VirtualQueue,
 )
+from configdb.transfer.codecs import bind, unbind
 
 from .factories import tls_material
 
@@ -511,7 +512,8 @@ def test_every_problem_is_reported_with_its_record(rich, tmp_path):
 def test_a_secret_from_another_key_is_refused(rich, tmp_path, settings):
     _text, document = export()
     foreign = Fernet(Fernet.generate_key()).encrypt(b"other-secret").decode()
-    document["objects"]["database-access-points"][0]["db_password"] = f"enc:v1:{foreign}"
+    # bound to the tenant (as this installation binds), but encrypted with a key it does not have
+    document["objects"]["database-access-points"][0]["db_password"] = bind(f"enc:v1:{foreign}", "Environment")
     message, errors = failing_import(write(tmp_path, document))
     assert errors == ["database-access-points[0] (Pacing_DAP): db_password: the secret does not decrypt with this "
                       "installation's PACING_SECRETS_KEY (the file was exported with another key, or the token "
@@ -525,7 +527,8 @@ def test_a_secret_from_another_key_is_refused(rich, tmp_path, settings):
         if isinstance(value, list):
             return [foreign(v) for v in value]
         if crypto.is_encrypted(value):
-            return "enc:v1:" + other.encrypt(crypto.decrypt(value).encode()).decode()
+            token = unbind(value, "Environment")
+            return bind("enc:v1:" + other.encrypt(crypto.decrypt(token).encode()).decode(), "Environment")
         return value
 
     message, errors = failing_import(write(tmp_path, foreign(export()[1]), "foreign.json"))
@@ -592,6 +595,14 @@ def test_import_into_a_new_tenant_creates_it(rich, other_tenant, tmp_path):
     document["tenant"] = "Copy of Other"
     document["objects"]["persons"][0]["user_name"] = "copy.agent"
     document["objects"]["agent-groups"][0]["agents"] = ["copy.agent"]
+    # the switch's secret is bound to tenant Other: it does not move into the copy
+    _message, errors = failing_import(write(tmp_path, document))
+    assert errors == ["switches[0] (OtherSwitch): options: section 'x', key 'token': the secret token was not "
+                      "exported from tenant 'Copy of Other' by this installation (copied from another tenant's "
+                      "document, exported with another PACING_SECRETS_KEY, or altered): a secret cannot move between "
+                      "tenants through a document; set it in the admin or the API."]
+    assert not Tenant.objects.filter(name="Copy of Other").exists()
+    document["objects"]["switches"][0]["options"]["x"]["token"] = ""      # no secret: the copy is made
     stdout = run_import(write(tmp_path, document))
     assert "Tenant 'Copy of Other' (created):" in stdout
     copy_tenant = Tenant.objects.get(name="Copy of Other")
@@ -599,7 +610,7 @@ def test_import_into_a_new_tenant_creates_it(rich, other_tenant, tmp_path):
     assert [p.user_name for p in group.agents.all()] == ["copy.agent"]
     assert [(d.switch.name, d.number, d.tenant) for d in group.origination_dns.all()] == [
         ("OtherSwitch", "Q1", copy_tenant)]
-    assert Switch.objects.get(tenant=copy_tenant).options == {"x": {"token": "switch-token"}}
+    assert Switch.objects.get(tenant=copy_tenant).options == {"x": {"token": ""}}
     # the same person name as the original is another tenant's
     document["tenant"] = "Third"
     document["objects"]["persons"][0]["user_name"] = "other.agent"
