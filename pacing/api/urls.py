@@ -1,4 +1,4 @@
-"""Routes under /api/v1/pacing/ (URL namespace "api"): the discovered targets, the stats push, the nodes, the cycles, the what-if."""
+"""Routes under /api/v1/pacing/ (URL namespace "api"): targets, stats push, nodes, cycles, what-if."""
 
 from django.urls import path
 
