@@ -162,15 +162,24 @@ class PacingAdminSite(admin.AdminSite):
         return super().register(model_or_iterable, admin_class, **options)
 
     def index(self, request, extra_context=None):
-        """The home page shows the active alarms first (newest detection first), as an operator's console."""
+        """The home page is the operator's dashboard (docs/dashboard.md): the active alarms first (newest
+        detection first), the pacing nodes with their leader, epoch and lease age, the config doctor's summary,
+        and the pacing targets with live charts of the selected ones.
+
+        Only the alarms and the nodes are rendered here; the targets table, the charts and the doctor's counts
+        are filled in by ``pacingsite/dashboard.js`` from the JSON APIs (paginated, 25 targets a page), so the
+        page costs the same few queries with 10 or 10,000 targets."""
         from alarms.models import Alarm, AlarmState
         from alarms.runtime import expire_due
         from configdb import access
+        from pacing.admin_views import dashboard_nodes
 
         expire_due()
         active = access.scope(Alarm.objects.filter(state=AlarmState.ACTIVE), request.user)
+        nodes, nodes_error = dashboard_nodes(request)
         context = {"active_alarms": list(active.order_by("-last_detected", "-id")[:20]),
-                   "active_alarm_count": active.count(), **(extra_context or {})}
+                   "active_alarm_count": active.count(), "pacing_nodes": nodes, "pacing_nodes_error": nodes_error,
+                   **(extra_context or {})}
         return super().index(request, context)
 
     def autocomplete_view(self, request):
@@ -180,7 +189,7 @@ class PacingAdminSite(admin.AdminSite):
         return AutocompleteView.as_view(admin_site=self)(request)
 
     def get_urls(self):
-        from pacing.admin_views import nodes_view
+        from pacing.admin_views import nodes_view, what_if_view
         from provisioning.admin_views import doctor_view
         from provisioning.wizard import admin_views as wizard
         from provisioning.wizard import ixn_steps
@@ -191,6 +200,9 @@ class PacingAdminSite(admin.AdminSite):
         def doctor(request):
             return doctor_view(request, self)
 
+        def what_if(request):
+            return what_if_view(request, self)
+
         def deploy(view, which=None):
             if which is None:
                 return self.admin_view(lambda request, **kwargs: view(request, self, **kwargs))
@@ -200,6 +212,7 @@ class PacingAdminSite(admin.AdminSite):
 
         return [path("pacing/nodes/", self.admin_view(nodes), name="pacing-nodes"),
                 path("pacing/doctor/", self.admin_view(doctor), name="pacing-doctor"),
+                path("pacing/what-if/", self.admin_view(what_if), name="pacing-what-if"),
                 path("pacing/deploy/", deploy(wizard.start_view), name="pacing-deploy"),
                 path("pacing/deploy/<str:cluster>/", deploy(wizard.resume_view), name="pacing-deploy-cluster"),
                 path("pacing/deploy/<str:cluster>/summary/", deploy(wizard.summary_view),
@@ -226,13 +239,14 @@ class PacingAdminSite(admin.AdminSite):
         return TemplateResponse(request, "admin/app_index.html", context)
 
     def _pacing_section(self) -> dict:
-        """Pages, not models: the pacing nodes (pacing/admin_views.py), the config doctor
+        """Pages, not models: the pacing nodes and the what-if (pacing/admin_views.py), the config doctor
         (provisioning/admin_views.py), the deployment wizard (provisioning/wizard/admin_views.py) and the proxy
         error codes (configdb/admin/environment.py)."""
         url = reverse("admin:pacing-nodes", current_app=self.name)
         perms = {"view": True, "add": False, "change": False, "delete": False}
         pages = [("Pacing nodes", "PacingNodes", url),
                  ("Config doctor", "ConfigDoctor", reverse("admin:pacing-doctor", current_app=self.name)),
+                 ("What-if", "WhatIf", reverse("admin:pacing-what-if", current_app=self.name)),
                  ("Deploy a pacing cluster", "DeployWizard", reverse("admin:pacing-deploy", current_app=self.name)),
                  ("Configure an Interaction Server cluster", "InteractionClusterWizard",
                   reverse("admin:pacing-interaction-cluster", current_app=self.name)),

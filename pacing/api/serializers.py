@@ -285,3 +285,70 @@ class PacingSeriesPointSerializer(serializers.Serializer):
     invitations = serializers.IntegerField()
     pending = serializers.IntegerField()
     share = serializers.FloatField()
+
+
+class _Override(serializers.FloatField):
+    """A finite number (not a boolean) within an override's range (pacing/whatif.py ``OVERRIDES``), the
+    message naming the range."""
+
+    def __init__(self, name: str, **kwargs):
+        from ..whatif import OVERRIDES
+
+        self.label_text, self.lo, self.hi, self.lo_open = OVERRIDES[name]
+        super().__init__(required=False, allow_null=True, help_text=self.range_text(), **kwargs)
+
+    def range_text(self) -> str:
+        return f"{self.label_text}: {'above' if self.lo_open else 'at least'} {self.lo:g}, at most {self.hi:g}."
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool):
+            self.fail("invalid")
+        value = super().to_internal_value(data)
+        if not math.isfinite(value) or value > self.hi or value < self.lo or (self.lo_open and value <= self.lo):
+            raise serializers.ValidationError(f"Expected a number {'above' if self.lo_open else 'at least'} "
+                                              f"{self.lo:g} and at most {self.hi:g}; got {value:g}.")
+        return value
+
+
+class WhatIfRequestSerializer(serializers.Serializer):
+    tenant = serializers.CharField(max_length=255, help_text="The tenant's name or id.")
+    target = serializers.CharField(max_length=255, help_text="The target's name, e.g. 'Proactive Chat - chat'.")
+    ready_agents = _Override("ready_agents")
+    busy_agents = _Override("busy_agents")
+    accept_ratio = _Override("accept_ratio")
+    aht_s = _Override("aht_s")
+    goal_pct = _Override("goal_pct")
+
+
+class WhatIfInputsSerializer(serializers.Serializer):
+    ready_agents = serializers.FloatField(allow_null=True)
+    busy_agents = serializers.FloatField(allow_null=True)
+    queued = serializers.FloatField(allow_null=True)
+    pending = serializers.FloatField(allow_null=True)
+    accepted = serializers.FloatField(allow_null=True)
+    abandoned = serializers.FloatField(allow_null=True)
+    sent = serializers.FloatField(allow_null=True)
+    declined = serializers.FloatField(allow_null=True)
+    expired = serializers.FloatField(allow_null=True)
+    aht_s = serializers.FloatField(allow_null=True, help_text="null: unknown (the engine's default, 300 s).")
+    goal_pct = serializers.FloatField(allow_null=True)
+    stats_age_s = serializers.FloatField(allow_null=True)
+
+
+class WhatIfAnswerSerializer(serializers.Serializer):
+    invitations = serializers.IntegerField()
+    accept_ratio = serializers.FloatField(allow_null=True, help_text="accepted / resolved in the stats window.")
+    inputs = WhatIfInputsSerializer()
+
+
+class WhatIfSerializer(serializers.Serializer):
+    tenant = PacingObjectSerializer()
+    target = serializers.CharField()
+    goal_source = serializers.CharField()
+    stale = serializers.BooleanField()
+    interval_s = serializers.FloatField()
+    posted = TargetInvitationsSerializer(allow_null=True, help_text="The pacing cycle's latest result.")
+    overrides = serializers.DictField(child=serializers.FloatField())
+    current = WhatIfAnswerSerializer()
+    what_if = WhatIfAnswerSerializer()
+    notes = serializers.ListField(child=serializers.CharField())

@@ -1,4 +1,4 @@
-"""Routes under /api/v1/pacing/ (URL namespace "api"): the discovered targets, the stats push, the nodes, the cycles."""
+"""Routes under /api/v1/pacing/ (URL namespace "api"): targets, stats push, nodes, cycles, what-if."""
 
 from django.urls import path
 
@@ -10,4 +10,5 @@ urlpatterns = [
     path("nodes/", views.PacingNodeListView.as_view(), name="pacing-nodes"),
     path("cycles/", views.PacingCycleListView.as_view(), name="pacing-cycles"),
     path("cycles/series/", views.PacingSeriesView.as_view(), name="pacing-series"),
+    path("what-if/", views.WhatIfView.as_view(), name="pacing-what-if"),
 ]

@@ -1,5 +1,5 @@
 """Pacing API views: the discovered targets (``GET targets/``), the stats push (``POST stats/``), the pacing
-nodes (``GET nodes/``) and the cycles' history (``GET cycles/``)."""
+nodes (``GET nodes/``), the cycles' history (``GET cycles/``) and the what-if (``POST what-if/``)."""
 
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ from ..nodes import node_rows
 from ..redis import get_redis, key_prefix, tenant_key
 from ..stats import StatsStore, decode_invitations, decode_stats, stats_max_age_s
 from ..targets import Target, discover, discover_many
+from ..types import DEFAULT_REFRESH_PERIOD_S
 from . import serializers as s
 
 
@@ -295,3 +296,62 @@ class PacingSeriesView(generics.GenericAPIView):
 
 def _history_unavailable(exc: Exception) -> NodesUnavailable:
     return NodesUnavailable(f"Redis (where the pacing cycles are recorded) is unavailable: {type(exc).__name__}.")
+
+
+class WhatIfView(views.APIView):
+    """What the engine would allow one target now, and with your changes (OURS: pacing/whatif.py).
+
+    Body: `{"tenant": name or id, "target": "<queue> - <media>", "ready_agents": …, "busy_agents": …,
+    "accept_ratio": …, "aht_s": …, "goal_pct": …}` (every change optional). Both answers come from one call of
+    the engine on the target's latest stats (stale or missing stats: 0 agents, as in the pacing cycle), GPE's
+    last pending count and the cluster's refresh period; each gives the invitations and the inputs used. Needs
+    read access to the tenant. Bad input: a 400 naming each field (agents below 0, accept ratio outside
+    (0, 1], handle time not above 0, goal outside [0, 100], an unknown field, target or tenant).
+    """
+
+    @extend_schema(
+        operation_id="pacing_what_if", tags=["pacing"], request=s.WhatIfRequestSerializer,
+        responses={200: s.WhatIfSerializer,
+                   400: OpenApiResponse(description="Invalid body: every problem by field."),
+                   503: OpenApiResponse(description="The stats store (Redis) is unavailable.")},
+    )
+    def post(self, request, *args, **kwargs):
+        from ..whatif import what_if
+
+        data = request.data
+        if not isinstance(data, dict):
+            raise exceptions.ValidationError({"non_field_errors": ["Expected an object."]})
+        checked = s.WhatIfRequestSerializer(data=data)
+        errors = {str(key)[:80]: ["Unknown field."] for key in data if key not in checked.fields}
+        if not checked.is_valid():
+            errors.update(checked.errors)
+        if errors:
+            raise exceptions.ValidationError(errors)
+        values = checked.validated_data
+        raw_tenant = values["tenant"]
+        lookup = {"pk": int(raw_tenant)} if raw_tenant.isdigit() else {"name": raw_tenant}
+        tenant = access.scope(Tenant.objects.filter(**lookup), request.user).first()
+        if tenant is None:
+            raise exceptions.ValidationError({"tenant": [f"No tenant {raw_tenant[:200]!r}."]})
+        target = discover(tenant).by_name.get(values["target"])
+        if target is None:
+            raise exceptions.ValidationError(
+                {"target": [f"No pacing target named {values['target'][:200]!r} in tenant '{tenant.name}'."]})
+        overrides = {k: v for k, v in values.items() if k not in ("tenant", "target") and v is not None}
+        try:
+            store = StatsStore(tenant.pk)
+            posted = store.get_invitations([target.name]).get(target.name)
+            interval = DEFAULT_REFRESH_PERIOD_S
+            cluster = (posted or {}).get("cluster")
+            if cluster:
+                spec = next((c for c in _visible_clusters(request, None) if c.name == cluster), None)
+                interval = spec.refresh_s if spec is not None else interval
+            result = what_if(tenant.pk, target, overrides, pending=(posted or {}).get("pending") or 0,
+                             interval_s=interval, store=store)
+        except (redis.RedisError, OSError) as exc:
+            raise _unavailable(exc) from exc
+        return Response({
+            "tenant": brief(tenant, request), "target": target.name, "goal_source": target.goal_source,
+            "stale": result.stale, "interval_s": result.interval_s, "posted": posted,
+            "overrides": overrides, "current": result.current, "what_if": result.what_if, "notes": result.notes,
+        })
