@@ -160,6 +160,9 @@ API_PROBED: dict[tuple[str, str], str] = {
 }
 
 API_ALLOWED: dict[tuple[str, str], str] = {
+    # a POST because its inputs are a body; it computes the engine's answer, stores nothing (pacing/whatif.py)
+    ("POST", "/api/v1/pacing/what-if/"): "computes invitations from the latest stats with the user's changes; "
+                                         "writes nothing (tests/pacing/test_dashboard.py)",
     # a POST because its inputs are a form; it answers the option's text (the admin's Apply writes it, probed)
     ("POST", "/api/v1/database-access-points/odbc-builder/"): "builds an option's text, writes nothing "
                                                                "(test_the_odbc_builder_route_writes_nothing)",
@@ -196,6 +199,7 @@ ADMIN_VIEWS_PROBED: dict[str, str] = {
     "pacing-interaction-cluster-step": "test_the_wizards_steps_in_the_admin",
 }
 ADMIN_VIEWS_ALLOWED: dict[str, str] = {
+    "pacing-what-if": "GET: the engine's answer for a target with the user's changes; writes nothing",
     "configdb_application_ports": "GET: an application's ports as JSON (the connection inline's picker)",
     "configdb_proxy_error_codes": "GET: the vendor's error codes, a reference page",
     "auth_user_password_change": "accounts: Django's own password form, not configuration",
