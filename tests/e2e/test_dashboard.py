@@ -14,6 +14,7 @@ from configdb.models import Tenant
 from pacing import redis as pacing_redis
 from pacing import targets
 from pacing.stats import StatsSnapshot, StatsStore
+from tests.e2e.screenshots import save_screenshot
 
 CHAT = "Proactive Chat - chat"
 
@@ -49,6 +50,7 @@ def test_dashboard_chart_follows_stats_and_what_if_answers(demo, stats, admin_pa
     put(7)
     expect(ready).to_have_text("7", timeout=15_000)                 # the poll, no reload
     expect(card.locator("[data-series=ready]")).to_have_attribute("data-points", "2")
+    save_screenshot(page, "dashboard-chart")
 
     row.locator("a", has_text="What-if").click()
     expect(page.locator("#what-if-current .whatif-answer")).to_be_visible()
@@ -57,4 +59,5 @@ def test_dashboard_chart_follows_stats_and_what_if_answers(demo, stats, admin_pa
     page.click("#what-if-form input[type=submit]")
     expect(page.locator("#what-if-changed .whatif-answer")).not_to_have_text(re.compile(f"^{before}$"))
     assert int(page.locator("#what-if-changed .whatif-answer").inner_text()) > int(before)
+    save_screenshot(page, "dashboard-what-if")
     assert violations == []
