@@ -44,6 +44,7 @@ from configdb.models import (
     Tenant,
 )
 from tests.provisioning.helpers import shipped
+from tests.provisioning.test_wizard import DEPLOY_WALK
 
 from . import test_write_path
 from .api_helpers import body, client_for, make_user, send
@@ -496,21 +497,8 @@ def _bare(demo):
     AlarmCondition.objects.all().delete()
 
 
-#: the walk of tests/provisioning/test_wizard.py (_api_walk), every step once
-_DEPLOY_WALK = [
-    ("cluster-template", {}),
-    ("cluster", {"template": "Pacing_Server_Cluster", "host": "demosrv"}),
-    ("configure", {"stat_server": "Stat_Server", "port": 9443, "protocol": "http", "tenant": "Environment",
-                   "target_endpoint": "v1/pacing/targets"}),
-    ("node-template", {"source": "upload", "apd": shipped("Pacing_Server", "apd").decode(),
-                       "xml": shipped("Pacing_Server", "xml").decode()}),
-    ("nodes", {"name": "Api_Node_1", "template": "Pacing_Server", "host": "demosrv", "port": 9443}),
-    ("connect", {"nodes": ["Api_Node_1"]}),
-    ("install", {"dry_run": True}),
-    ("install", {}),
-    ("alarms", {"action": "tune", "condition": "Heap Memory Usage", "timeout": 120}),
-    ("forward-proxy", {"enabled": False}),
-]
+#: the walk of tests/provisioning/test_wizard.py, every step once
+_DEPLOY_WALK = DEPLOY_WALK
 
 
 def test_every_interaction_cluster_wizard_step_over_the_api(db, monkeypatch):

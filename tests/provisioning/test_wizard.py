@@ -143,20 +143,25 @@ def test_bad_input_names_the_field_and_writes_nothing(browser_client):
     assert not Application.objects.filter(name=CLUSTER).exists()
 
 
+#: every step of the deployment wizard once, as the API takes them (also walked by tests/configdb/test_write_walk.py)
+DEPLOY_WALK = [
+    ("cluster-template", {}),
+    ("cluster", {"template": "Pacing_Server_Cluster", "host": "demosrv"}),
+    ("configure", {"stat_server": "Stat_Server", "port": 9443, "protocol": "http", "tenant": "Environment",
+                   "target_endpoint": "v1/pacing/targets"}),
+    ("node-template", {"source": "upload", "apd": shipped("Pacing_Server", "apd").decode(),
+                       "xml": shipped("Pacing_Server", "xml").decode()}),
+    ("nodes", {"name": "Api_Node_1", "template": "Pacing_Server", "host": "demosrv", "port": 9443}),
+    ("connect", {"nodes": ["Api_Node_1"]}),
+    ("install", {"dry_run": True}),
+    ("install", {}),
+    ("alarms", {"action": "tune", "condition": "Heap Memory Usage", "timeout": 120}),
+    ("forward-proxy", {"enabled": False}),
+]
+
+
 def _api_walk(client):
-    steps = [("cluster-template", {}),
-             ("cluster", {"template": "Pacing_Server_Cluster", "host": "demosrv"}),
-             ("configure", {"stat_server": "Stat_Server", "port": 9443, "protocol": "http", "tenant": "Environment",
-                            "target_endpoint": "v1/pacing/targets"}),
-             ("node-template", {"source": "upload", "apd": shipped("Pacing_Server", "apd").decode(),
-                                "xml": shipped("Pacing_Server", "xml").decode()}),
-             ("nodes", {"name": "Api_Node_1", "template": "Pacing_Server", "host": "demosrv", "port": 9443}),
-             ("connect", {"nodes": ["Api_Node_1"]}),
-             ("install", {"dry_run": True}),
-             ("install", {}),
-             ("alarms", {"action": "tune", "condition": "Heap Memory Usage", "timeout": 120}),
-             ("forward-proxy", {"enabled": False})]
-    for key, data in steps:
+    for key, data in DEPLOY_WALK:
         r = send(client, "post", API + key + "/", data)
         assert r.status_code == 200, (key, r.content)
         yield key, json.loads(r.content)
