@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import io
 import json
+import sys
 from pathlib import Path
 
 import pytest
@@ -122,8 +123,11 @@ def admin_views() -> set[str]:
 
 
 def our_apps() -> set[str]:
-    root = Path(settings.BASE_DIR).resolve()
-    return {c.name for c in apps.get_app_configs() if Path(c.path).resolve().is_relative_to(root)}
+    """The project's apps: under the project's folder, not in the environment's packages (a fresh clone keeps its
+    virtual environment inside the project's folder, .venv, so Django's own apps are under it too)."""
+    root, packages = Path(settings.BASE_DIR).resolve(), Path(sys.prefix).resolve()
+    return {c.name for c in apps.get_app_configs()
+            if Path(c.path).resolve().is_relative_to(root) and not Path(c.path).resolve().is_relative_to(packages)}
 
 
 def our_commands() -> set[str]:
