@@ -392,6 +392,18 @@ def chaos_db(tmp_path_factory):
     return env, gpe_port
 
 
+def _running(w: World):
+    """Start Redis, the GPE simulator and three nodes; yield the world; stop everything, whatever happened."""
+    try:
+        w.start_redis()
+        w.start_gpe()
+        for i in (1, 2, 3):
+            w.start_node(f"node-{i}")
+        yield w
+    finally:
+        w.stop_all()
+
+
 @pytest.fixture
 def world(chaos_db, tmp_path):
     """Redis, the GPE simulator and three nodes, fresh for each test; everything stopped afterwards."""
@@ -401,14 +413,7 @@ def world(chaos_db, tmp_path):
            "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "prometheus")}
     (tmp_path / "prometheus").mkdir()
     w = World(tmp_path, env, redis_port, gpe_port)
-    try:
-        w.start_redis()
-        w.start_gpe()
-        for i in (1, 2, 3):
-            w.start_node(f"node-{i}")
-        yield w
-    finally:
-        w.stop_all()
+    yield from _running(w)
 
 
 @pytest.fixture
@@ -421,11 +426,4 @@ def sentinel_world(chaos_db, tmp_path):
     w = SentinelWorld(tmp_path, {}, ports[0], gpe_port, replica_port=ports[1], sentinel_ports=tuple(ports[2:]))
     w.env = {**base_env, "REDIS_URL": w.redis_url, "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "prometheus")}
     (tmp_path / "prometheus").mkdir()
-    try:
-        w.start_redis()
-        w.start_gpe()
-        for i in (1, 2, 3):
-            w.start_node(f"node-{i}")
-        yield w
-    finally:
-        w.stop_all()
+    yield from _running(w)
