@@ -10,6 +10,7 @@ from playwright.sync_api import expect
 
 from configdb import services
 from configdb.models import DN, AgentGroup, Application, Connection, DNType, OriginationDN, Port, Switch, Tenant
+from tests.e2e.helpers import select2_pick
 from tests.e2e.screenshots import save_screenshot
 
 
@@ -21,16 +22,6 @@ def save_and_continue(page):
     with page.expect_navigation():
         page.click("input[name=_continue]")
     expect(page.locator(".errornote")).to_have_count(0)
-
-
-def select2_pick(page, row, typed: str, wanted: str):
-    """Open the autocomplete of ``row``, type ``typed``, click the result whose text holds ``wanted``."""
-    row.locator(".select2-selection").click()
-    search = page.locator(".select2-container--open .select2-search__field")
-    search.fill(typed)
-    option = page.locator(".select2-results__option", has_text=wanted)
-    expect(option).to_have_count(1)
-    option.click()
 
 
 @pytest.mark.django_db(transaction=True)

@@ -14,6 +14,7 @@ from configdb.models import Tenant
 from pacing import redis as pacing_redis
 from pacing import targets
 from pacing.stats import StatsSnapshot, StatsStore
+from tests.e2e.helpers import csp_violations
 from tests.e2e.screenshots import save_screenshot
 
 CHAT = "Proactive Chat - chat"
@@ -37,8 +38,7 @@ def put(ready: float):
 
 def test_dashboard_chart_follows_stats_and_what_if_answers(demo, stats, admin_page, live_server):
     page = admin_page
-    violations: list[str] = []
-    page.on("console", lambda msg: violations.append(msg.text) if "Content Security Policy" in msg.text else None)
+    violations = csp_violations(page)
     put(3)
     page.goto(live_server.url + "/admin/")
     row = page.locator(f"#targets-rows tr[data-target='{CHAT}']")

@@ -6,11 +6,8 @@ import pytest
 from playwright.sync_api import expect
 
 from configdb.models import Transaction, VirtualQueue
+from tests.e2e.helpers import add_row, editor
 from tests.e2e.screenshots import save_screenshot
-
-
-def editor(page, name: str = "options"):
-    return page.locator(f".options-editor[data-name='{name}']")
 
 
 def table_rows(page, name: str = "options", *, visible_only: bool = False) -> list[tuple[str, str, str]]:
@@ -25,20 +22,6 @@ def table_rows(page, name: str = "options", *, visible_only: bool = False) -> li
 
 def as_tuples(rows) -> list[tuple[str, str, str]]:
     return [tuple(r) for r in rows]
-
-
-def add_row(page, section: str, key: str, value: str, name: str = "options"):
-    """Click Add and type into the row it appends (the last one)."""
-    box = editor(page, name)
-    before = box.locator("tbody tr.options-row").count()
-    box.locator(".options-add").click()
-    rows = box.locator("tbody tr.options-row")
-    expect(rows).to_have_count(before + 1)
-    row = rows.last
-    expect(row.locator(f"input[name='{name}-section']")).to_be_focused()
-    row.locator(f"input[name='{name}-section']").fill(section)
-    row.locator(f"input[name='{name}-key']").fill(key)
-    row.locator(f"input[name='{name}-value']").fill(value)
 
 
 def save_and_continue(page):
