@@ -268,6 +268,12 @@ class PacingCycleListView(generics.GenericAPIView):
         return self.get_paginated_response(page)
 
 
+class HourPagination(OrderedLimitOffsetPagination):
+    """The whole hour on the first page by default (180 points at the default step; at most 1,000 a page)."""
+
+    default_limit = 1000
+
+
 class PacingSeriesView(generics.GenericAPIView):
     """One target's last hour in the cluster's posted cycles, oldest first (for charts): one point per
     PACING_HISTORY_HOUR_STEP_S seconds (default 20, so up to 180 points; the newest point is the open step and
@@ -278,7 +284,7 @@ class PacingSeriesView(generics.GenericAPIView):
     """
 
     serializer_class = s.PacingSeriesPointSerializer
-    pagination_class = OrderedLimitOffsetPagination
+    pagination_class = HourPagination
     filter_backends = [SeriesFilterBackend]
 
     def get_queryset(self):
