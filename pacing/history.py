@@ -23,7 +23,7 @@ Keys (``<prefix>`` = ``PACING_REDIS_PREFIX``, default ``pacing``):
     one JSON summary per cycle (``pacing.types.CycleRecord.as_dict``), at most
     ``PACING_HISTORY_CYCLES`` (default 2,880: four hours at 5 s).
 ``<prefix>:cluster:<cluster>:results`` (list, newest first)
-    per-target results of the cycles that posted, for charts and for the late statistics of the next cycles
+    per-target results of the cycles that posted, for the late statistics of the next cycles
     (``History.at_snapshots``), at most ``PACING_HISTORY_RESULTS`` (default 120: ten minutes at 5 s). One entry =
     a JSON header line (tick, at = the cycle's start, posted = when GPE's reply arrived, count, names digest) and
     the zlib-compressed int32 invitations, int32 pending and float32 shares, in the order of the names stored
@@ -296,7 +296,8 @@ class History:
         return index_of
 
     def series(self, target: str, limit: int = DEFAULT_RESULTS) -> list[dict]:
-        """One target's results, oldest first: ``{"tick", "at", "invitations", "pending", "share"}`` (charts)."""
+        """One target's results per posted cycle, oldest first: ``{"tick", "at", "invitations", "pending", "share"}``
+        (the charts read ``hour``)."""
         out = []
         names_cache: dict[str, dict[str, int]] = {}
         for raw in self.client.lrange(self.results_key, 0, max(0, limit - 1)):
