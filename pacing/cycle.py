@@ -25,8 +25,8 @@ docs/runtime.md explains each step. In short:
 7. **Reply**: pending counts feed the next cycle; target errors raise ``PacingResponseTargetError``; an invalid
    reply raises ``PacingResponseValidationError`` and keeps the previous pending counts; a failed, refused or
    timed-out request raises ``PacingRequestsFailed``; each is cleared by the next cycle that succeeds.
-8. **Record**: the latest result per target, the cycle's summary and per-target series (pacing/history.py),
-   the heartbeat, the metrics (pacing/metrics.py).
+8. **Record**: the latest result per target, the cycle's summary, the per-target series and the open point
+   of the charts' hour (pacing/history.py; all in one pipeline), the heartbeat, the metrics (pacing/metrics.py).
 
 A Redis that cannot be reached stops the node from posting (no lease), and the cycle returns a record saying
 so (logged at most once a minute per node and cluster); nothing raises out of ``run_cycle``.
@@ -51,7 +51,7 @@ import redis
 
 from .blended import Membership, demand_weights, load_membership, shares
 from .engine import TargetState, compute_invitations
-from .history import History, names_digest
+from .history import History, hour_bucket, names_digest
 from .redis import tenant_key
 from .stats import decode_columns, stats_max_age_s
 from .types import ClusterSpec, CycleRecord, Outcome
@@ -122,6 +122,7 @@ class _Context:
     cleared_once: bool = False                             # first success since start: clear what others raised
     warned: dict[str, float] = field(default_factory=dict)
     names_written: dict[str, float] = field(default_factory=dict)   # names digest → when last stored
+    hour: Any = None                                       # the open point of the hour series (HourBucket)
     lock: threading.Lock = field(default_factory=threading.Lock)
     last: CycleRecord | None = None
 
@@ -517,6 +518,10 @@ def _run(ctx: _Context, spec: ClusterSpec, record: CycleRecord, client) -> None:
         # stale stats give 0 agents, hence 0 invitations, whatever is in flight: not worth reading cycles for
         sent_since, pending_at = history.at_snapshots(names, prepared.digest, record.tick,
                                                       np.where(stale, np.nan, stats_now - age), spec.refresh_s)
+        # the charts' ready agents and abandonment % (pacing/history.py, "hour"): the snapshot's, before the split
+        ready_seen = np.where(stale, np.nan, arrays["ready_agents"])
+        with np.errstate(invalid="ignore", divide="ignore"):
+            abandoned_pct = np.where(arrays["accepted"] > 0, 100.0 * arrays["abandoned"] / arrays["accepted"], np.nan)
         share = shares(prepared.membership, demand_weights(arrays["accepted"], arrays["queued"]))
         record.shared_targets = int(np.count_nonzero(share < 1.0))
         if record.shared_targets:
@@ -584,6 +589,10 @@ def _run(ctx: _Context, spec: ClusterSpec, record: CycleRecord, client) -> None:
             history.write_pending(pipe, prepared.digest, pending, tick=record.tick, epoch=record.epoch)
             history.write_series(pipe, prepared.digest, invitations, pending, share, tick=record.tick,
                                  at=record.started_at, posted=posted_at)
+            ctx.hour = hour_bucket(ctx.hour, digest=prepared.digest, size=len(names), at=record.started_at)
+            ctx.hour.add(at=record.started_at, tick=record.tick, invitations=invitations, pending=pending,
+                         share=share, ready=ready_seen, abandoned_pct=abandoned_pct)
+            history.write_hour(pipe, ctx.hour)
             history.write_cycle(pipe, record.as_dict())
             pipe.execute()
         else:

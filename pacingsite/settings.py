@@ -47,6 +47,7 @@ start without an explicit ``SECRET_KEY`` or without the secrets key (``PACING_SE
 | PACING_REDIS_PREFIX        | prefix of the pacing service's Redis keys                 | pacing                    |
 | PACING_HISTORY_CYCLES      | cycle summaries kept per pacing cluster                   | 2880                      |
 | PACING_HISTORY_RESULTS     | cycles whose per-target results are kept per cluster      | 120                       |
+| PACING_HISTORY_HOUR_STEP_S | step (s) of the dashboard charts' last hour per target    | 20                        |
 | PACING_NODE_NAME           | pacing node name outside a Celery worker                  | the host name             |
 | CELERY_WORKER_POOL         | Celery pool of a pacing node                              | threads                   |
 | CELERY_WORKER_CONCURRENCY  | threads of a pacing node                                  | 4                         |
@@ -392,6 +393,8 @@ PACING_REDIS_PREFIX = os.environ.get("PACING_REDIS_PREFIX", "pacing")
 # Cycle summaries kept per cluster (2,880: four hours at 5 s), and cycles whose per-target results are kept.
 PACING_HISTORY_CYCLES = int(os.environ.get("PACING_HISTORY_CYCLES", "2880"))
 PACING_HISTORY_RESULTS = int(os.environ.get("PACING_HISTORY_RESULTS", "120"))
+# The dashboard charts' last hour: one point per target per step (seconds; docs/dashboard.md, "The last hour").
+PACING_HISTORY_HOUR_STEP_S = int(os.environ.get("PACING_HISTORY_HOUR_STEP_S", "20"))
 
 # --- Alarm sinks (alarms/sinks) ------------------------------------------------------------------------------------
 # The Message Server role. Every event goes to the structured log (logger pacing.events); these add network sinks.

@@ -278,13 +278,20 @@ class PacingCycleSerializer(serializers.Serializer):
 
 
 class PacingSeriesPointSerializer(serializers.Serializer):
-    """One target's result in one posted cycle (for charts)."""
+    """One target's point of the last hour (for charts): means over the cycles posted in one step."""
 
-    tick = serializers.IntegerField()
-    at = serializers.FloatField(help_text="Unix time of the cycle.")
-    invitations = serializers.IntegerField()
-    pending = serializers.IntegerField()
-    share = serializers.FloatField()
+    tick = serializers.IntegerField(help_text="The step's last posted tick.")
+    at = serializers.FloatField(help_text="Unix time: the mean start of the step's cycles.")
+    start = serializers.IntegerField(help_text="Unix time the step starts.")
+    step_s = serializers.IntegerField(help_text="The step, seconds (PACING_HISTORY_HOUR_STEP_S).")
+    cycles = serializers.IntegerField(help_text="Posted cycles in the step (so far, for the newest).")
+    invitations = serializers.FloatField(help_text="Invitations allowed per cycle (mean).")
+    pending = serializers.FloatField(help_text="GPE's pending invitations (mean).")
+    ready_agents = serializers.FloatField(allow_null=True, help_text="Ready agents of the stats (mean; null: "
+                                                                     "no fresh stats in the step).")
+    abandoned_pct = serializers.FloatField(allow_null=True, help_text="100 × abandoned / accepted of the stats "
+                                                                      "window (mean; null: nothing accepted).")
+    share = serializers.FloatField(help_text="The blended share of the target's agents (mean).")
 
 
 class _Override(serializers.FloatField):

@@ -1,5 +1,6 @@
 """Pacing API views: the discovered targets (``GET targets/``), the stats push (``POST stats/``), the pacing
-nodes (``GET nodes/``), the cycles' history (``GET cycles/``) and the what-if (``POST what-if/``)."""
+nodes (``GET nodes/``), the cycles' history (``GET cycles/``), a target's last hour (``GET cycles/series/``)
+and the what-if (``POST what-if/``)."""
 
 from __future__ import annotations
 
@@ -267,14 +268,23 @@ class PacingCycleListView(generics.GenericAPIView):
         return self.get_paginated_response(page)
 
 
+class HourPagination(OrderedLimitOffsetPagination):
+    """The whole hour on the first page by default (180 points at the default step; at most 1,000 a page)."""
+
+    default_limit = 1000
+
+
 class PacingSeriesView(generics.GenericAPIView):
-    """One target's results in the cluster's recent posted cycles, oldest first (for charts): invitations,
-    GPE's pending count and the blended share per cycle. Bounded: PACING_HISTORY_RESULTS cycles per cluster
-    (default 120). An unknown target or cluster gives an empty list. Redis unreachable: 503.
+    """One target's last hour in the cluster's posted cycles, oldest first (for charts): one point per
+    PACING_HISTORY_HOUR_STEP_S seconds (default 20, so up to 180 points; the newest point is the open step and
+    changes with every cycle), each the means over the step's cycles of the invitations allowed, GPE's pending
+    count, the ready agents and the abandonment % of the stats (null when unknown) and the blended share, at `at`
+    (the mean time of those cycles, unix seconds). An unknown target or cluster gives an empty list. Redis
+    unreachable: 503.
     """
 
     serializer_class = s.PacingSeriesPointSerializer
-    pagination_class = OrderedLimitOffsetPagination
+    pagination_class = HourPagination
     filter_backends = [SeriesFilterBackend]
 
     def get_queryset(self):
@@ -287,7 +297,7 @@ class PacingSeriesView(generics.GenericAPIView):
         filters = SeriesFilterBackend().parse(request)
         clusters = _visible_clusters(request, filters.cluster)
         try:
-            rows = (History(get_redis(), clusters[0].name, key_prefix()).series(filters.target)
+            rows = (History(get_redis(), clusters[0].name, key_prefix()).hour(filters.target)
                     if clusters else [])
         except (redis.RedisError, OSError) as exc:
             raise _history_unavailable(exc) from exc

@@ -2,13 +2,14 @@
    site's Content-Security-Policy: script-src 'self'); the page's data-* attributes give the API URLs.
    - The targets table: one page (25) of GET /api/v1/pacing/targets/ (?q= searches the names on the server).
    - The selected targets (ticked, up to MAX_SELECTED) get charts of their invitations, pending invitations,
-     ready agents and abandonment %, polled every data-poll-ms with the session's cookie: the invitations and
-     pending counts from the cluster's recorded cycles (GET cycles/series/), the stats as the polls see them
-     (a point per new snapshot, kept for the last MAX_POINTS).
+     ready agents and abandonment % over the last hour (a fixed time axis ending now), polled every data-poll-ms
+     with the session's cookie: the cluster's recorded hour (GET cycles/series/: one point per step, its newest
+     point following every cycle), and for ready agents and abandonment % also the latest stats snapshot the
+     poll sees when it is newer than the series (a target whose cluster has not posted yet still moves).
    - The nodes panel from GET nodes/ on every poll, the doctor's counts from GET doctor/ once. */
 (function () {
   "use strict";
-  var MAX_SELECTED = 6, MAX_POINTS = 120;
+  var MAX_SELECTED = 6, HOUR_S = 3600, MAX_POINTS = 1000;
   var root = document.getElementById("pacing-dashboard");
   if (!root) { return; }
   var urls = {targets: root.dataset.targetsUrl, series: root.dataset.seriesUrl, nodes: root.dataset.nodesUrl,
@@ -129,32 +130,40 @@
   function add(list, x, y) {
     if (list.length && list[list.length - 1][0] >= x) { return; }
     list.push([x, y]);
-    if (list.length > MAX_POINTS) { list.shift(); }
+    while (list.length > MAX_POINTS || (list.length && list[0][0] < x - HOUR_S)) { list.shift(); }
   }
 
   function refreshTarget(sel) {
     return get(urls.targets, {tenant: sel.tenant.id, q: sel.name, limit: 100}).then(function (body) {
       var t = body.results.filter(function (r) { return r.name === sel.name; })[0];
       if (!t) { return; }
-      if (t.stats) {
-        add(sel.points.ready, t.stats.taken_at, t.stats.ready_agents);
-        add(sel.points.abandoned, t.stats.taken_at, abandonedPct(t.stats));
-      }
       var inv = t.invitations;
-      if (inv && inv.at) {
-        add(sel.points.invitations, inv.at, inv.invitations);
-        add(sel.points.pending, inv.at, inv.pending);
-      }
-      if (inv && inv.cluster) {
-        return get(urls.series, {cluster: inv.cluster, target: sel.name, limit: MAX_POINTS}).then(function (s) {
-          if (s.results.length) {
-            sel.points.invitations = s.results.map(function (p) { return [p.at, p.invitations]; });
-            sel.points.pending = s.results.map(function (p) { return [p.at, p.pending]; });
-          }
-        });
-      }
+      var series = inv && inv.cluster
+        ? get(urls.series, {cluster: inv.cluster, target: sel.name, limit: MAX_POINTS}) : Promise.resolve(null);
+      return series.then(function (s) {
+        if (s && s.results.length) {
+          var r = s.results;
+          sel.step = r[r.length - 1].step_s || sel.step;
+          sel.points.invitations = r.map(function (p) { return [p.at, p.invitations]; });
+          sel.points.pending = r.map(function (p) { return [p.at, p.pending]; });
+          sel.points.ready = r.map(function (p) { return [p.at, p.ready_agents]; });
+          sel.points.abandoned = r.map(function (p) { return [p.at, p.abandoned_pct]; });
+        } else if (inv && inv.at) {
+          add(sel.points.invitations, inv.at, inv.invitations);
+          add(sel.points.pending, inv.at, inv.pending);
+        }
+        if (t.stats) {           // the latest snapshot, when it is newer than what the series has
+          add(sel.points.ready, t.stats.taken_at, t.stats.ready_agents);
+          add(sel.points.abandoned, t.stats.taken_at, abandonedPct(t.stats));
+        }
+      });
     }).then(function () {
-      SERIES.forEach(function (s) { sel.charts[s[0]].update(sel.points[s[0]]); });
+      var now = Date.now() / 1000;
+      SERIES.forEach(function (s) {
+        var pts = sel.points[s[0]];
+        var to = Math.max(now, pts.length ? pts[pts.length - 1][0] : now);   // a server clock ahead of ours
+        sel.charts[s[0]].update(pts, {from: to - HOUR_S, to: to, gapS: Math.max(60, 3 * (sel.step || 20))});
+      });
     }).catch(function () { /* the next poll tries again; the table shows the error */ });
   }
 
