@@ -128,14 +128,16 @@ def test_an_administrators_journey(demo, rc, page, login, admin_user, live_serve
         expect(invitations).to_have_attribute("data-points", "1")
         expect(ready).to_have_attribute("data-points", "1")
         expect(ready.locator(".chart-value")).to_have_text("5")
+        first_cycle_at = invitations.get_attribute("data-last")
         save_screenshot(page, "journey-5-dashboard")
 
-        # a new stats snapshot and a second cycle: both charts grow, the page is not reloaded
+        # a new stats snapshot and a second cycle: the charts follow, the page is not reloaded. Both cycles fall
+        # in one 20 s step of the hour (docs/dashboard.md), so the newest point moves rather than a point being added
         sim.advance(5)
         sim._maybe_feed(force=True)
         assert cycle.run_cycle(get_cluster(CLUSTER), node=NODE, tick=tick + 1).outcome == Outcome.POSTED
-        expect(invitations).to_have_attribute("data-points", "2")
-        expect(ready).to_have_attribute("data-points", "2")
+        expect(invitations).not_to_have_attribute("data-last", first_cycle_at)
+        expect(ready).not_to_have_attribute("data-last", first_cycle_at)
         save_screenshot(page, "journey-5-dashboard-updated")
 
         # 6. GPE refuses a post: the cycle raises PacingRequestsFailed (the conditions the wizard provisioned)
