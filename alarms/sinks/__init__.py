@@ -171,6 +171,8 @@ class Dispatcher:
             return
         except Exception as exc:
             self.failed += 1
+            if self._stopping:      # closed while this delivery was in flight: the process (or test) has moved on,
+                return              # and its log may already be gone
             self._warn("fail", "%s: could not deliver event %s (%s): %s; %d failed so far.", self.name,
                        event.event_id if event.event_id is not None else event.kind, exc.__class__.__name__,
                        exc, self.failed)
