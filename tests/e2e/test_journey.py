@@ -34,13 +34,19 @@ from pacing.clusters import get_cluster
 from pacing.simulators.gpe import GPESimulator
 from pacing.stats import StatsStore
 from pacing.types import Outcome
-from tests.e2e.helpers import add_row, csp_violations, editor, select2_pick, strip_pacing_cluster, walk_deploy_wizard
+from tests.e2e.helpers import (
+    add_row,
+    csp_violations,
+    editor,
+    import_cluster_template,
+    select2_pick,
+    strip_pacing_cluster,
+    walk_deploy_wizard,
+)
 from tests.e2e.screenshots import save_screenshot
 from tests.pacing.test_cycle import point_at
 from tests.pacing.test_cycle import rc as rc  # noqa: F401  (the fixtures: a real Redis, the cycle's caches reset)
 from tests.pacing.test_cycle import redis_url as redis_url  # noqa: F401
-
-from ..provisioning.helpers import TEMPLATES
 
 QUEUE = "Journey Chat"
 TARGET = f"{QUEUE} - chat"
@@ -92,12 +98,7 @@ def test_an_administrators_journey(demo, rc, page, login, admin_user, live_serve
     page.goto(url + "/admin/configdb/applicationtemplate/")
     with page.expect_navigation():
         page.locator("#content .object-tools a.template-import").click()
-    page.set_input_files("input[name=apd]", str(TEMPLATES / "Pacing_Server_Cluster.apd"))
-    page.set_input_files("input[name=metadata]", str(TEMPLATES / "Pacing_Server_Cluster.xml"))
-    with page.expect_navigation():
-        page.locator("input[type=submit][value=Import]").click()
-    expect(page.locator(".messagelist .success")).to_contain_text(
-        "Created application template 'Pacing_Server_Cluster' (Application Cluster, version 9.0.0)")
+    import_cluster_template(page)
     save_screenshot(page, "journey-3-template-imported")
 
     # 4. the deployment wizard, from the admin home to its summary (step 1 is done: the template is there)

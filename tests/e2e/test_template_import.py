@@ -8,6 +8,7 @@ from playwright.sync_api import expect
 
 from configdb import services
 from configdb.models import Application, ApplicationTemplate, Host, Tenant
+from tests.e2e.helpers import import_cluster_template
 
 from ..provisioning.helpers import TEMPLATES
 
@@ -31,12 +32,7 @@ def test_upload_a_template_in_the_admin(admin_page, live_server, tmp_path):
     expect(errors).to_contain_text("Bad.apd, line 6: unknown application type 'Fax' (known: ")
     assert not ApplicationTemplate.objects.exists()
 
-    page.set_input_files("input[name=apd]", str(TEMPLATES / "Pacing_Server_Cluster.apd"))
-    page.set_input_files("input[name=metadata]", str(TEMPLATES / "Pacing_Server_Cluster.xml"))
-    with page.expect_navigation():
-        page.locator("input[type=submit][value=Import]").click()
-    expect(page.locator(".messagelist .success")).to_contain_text(
-        "Created application template 'Pacing_Server_Cluster' (Application Cluster, version 9.0.0)")
+    import_cluster_template(page)
     template = ApplicationTemplate.objects.get(name="Pacing_Server_Cluster")
     assert template.metadata["sections"]["pacing"]["options"]["optimizationGoal"]["max"] == 100
 
