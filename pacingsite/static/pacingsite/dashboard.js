@@ -189,7 +189,7 @@
   }
 
   function loadDoctor() {
-    get(urls.doctor).then(function (body) {
+    return get(urls.doctor).then(function (body) {
       var s = body.summary || {};
       $("doctor-summary").textContent = Object.keys(s).map(function (k) { return s[k] + " " + k; }).join(", ");
     }).catch(function (error) { $("doctor-summary").textContent = "Doctor: " + error.message; });
@@ -217,7 +217,7 @@
     Object.keys(selected).forEach(function (key) { refreshTarget(selected[key]); });
   }
 
-  loadTargets();
-  loadDoctor();
+  // the panels above the app list fill in after the page's load and move it down: data-loaded says they are done
+  Promise.all([loadTargets(), loadDoctor()]).then(function () { root.dataset.loaded = "true"; });
   window.setInterval(poll, pollMs);
 })();
