@@ -51,6 +51,7 @@ from __future__ import annotations
 import hashlib
 import math
 import operator
+import time
 import zlib
 from collections.abc import Sequence
 
@@ -333,8 +334,6 @@ class History:
         last), "at" (the mean time of its cycles), "start", "step_s", "cycles", "invitations", "pending",
         "ready_agents", "abandoned_pct", "share"}`` (means over the step; None = unknown). Three round trips at
         most: the steps' headers, the names of each target list (cached), the target's 16-byte records."""
-        import time
-
         now = time.time() if now is None else float(now)
         step = step or hour_step_s()
         first = int((now - HOUR_S) // step) * step
