@@ -82,7 +82,7 @@ from pacing.simulators.individual import IndividualCentre  # noqa: E402
 OCCUPANCY_SHARE = 0.95
 HOLD_SHARE = 0.95
 TEAMS = (1, 2, 5, 20, 150, 500, 1000)
-REPS = {1: 20, 2: 10, 5: 6, 20: 3}          # targets per row for small teams (others: 1)
+REPS = {1: 20, 2: 10, 5: 6, 20: 10}         # targets per row for small teams (others: 1)
 GOALS = (0.5, 1.0, 3.0, 10.0)
 DELAYS = (5.0, 10.0)
 INTERVAL = 5.0

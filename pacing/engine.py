@@ -120,8 +120,9 @@ class EngineConfig:
     cold_start_evidence: float = 20.0    # model weight e / (e + this); 0 evidence = the certain count
     variance_scale: float = 0.3          # multiplies the variance of the accepts to come (docs/pacing.md)
     variance_full_agents: float = 100.0  # ... fully from this many busy agents on, sqrt(busy / this) below
-    batch_variance_min: float = 0.7      # the new batch's binomial variance is counted at least this much
-    anticipate_min: float = 0.65         # share of the completions over the horizon anticipated (1 busy agent;
+    batch_variance_min: float = 0.7      # the new batch's binomial variance is counted at least this much ...
+    batch_variance_knee: float = 6.0     # ... up to this many busy agents, bvm * knee / busy above (fades out)
+    anticipate_min: float = 0.0          # share of the completions over the horizon anticipated (1 busy agent;
     anticipate_max: float = 0.9          # ... anticipate_max from variance_full_agents busy agents on: a margin
                                          # against a lagging AHT that costs large teams 10 % of H / AHT
     feedback_prior_accepts: float = 200.0
@@ -623,7 +624,16 @@ def _compute_block(state: TargetState, cfg: EngineConfig, size: int) -> np.ndarr
     anticipate += fm
     small *= vs                                       # s = vs sqrt(min(max(busy, 1) / full, 1))
     base_var *= small
-    qv = q * np.maximum(small, cfg.batch_variance_min)   # the new batch's variance per expected accept
+    # the new batch's variance per expected accept: at least batch_variance_min of it for the smallest teams,
+    # the floor fading as knee / busy above batch_variance_knee busy agents (mid-sized teams: the slope of the
+    # level in the free agents stays near the optimal policy's, docs/pacing.md "How far from the optimum")
+    floor_bv = np.maximum(busy_now, 1.0)
+    np.divide(max(float(cfg.batch_variance_knee), 0.0), floor_bv, out=floor_bv)
+    np.minimum(floor_bv, 1.0, out=floor_bv)
+    floor_bv *= cfg.batch_variance_min
+    np.maximum(floor_bv, small, out=floor_bv)
+    qv = q * floor_bv
+    del floor_bv
     del q
     ref = qv * interval
     ref += base_var                                   # sigma_ref^2 / lam = s (delay (1 - p) + H + T (1 - p))

@@ -176,7 +176,8 @@ def reference_invitations(t: dict, interval_s, cfg: EngineConfig = DEFAULT_CONFI
     anticipate = small * (fx - fm) + fm
     small *= vs
     base_var *= small
-    qv = q * max(small, cfg.batch_variance_min)
+    knee = max(cfg.batch_variance_knee, 0.0) / max(busy_now, 1.0)
+    qv = q * max(small, cfg.batch_variance_min * min(knee, 1.0))
     ref = qv * interval + base_var
     rho = lam / max(ref, 1e-300)
     rho = math.sqrt(rho) * g * m * patience
@@ -289,7 +290,8 @@ def test_vectorised_engine_matches_scalar_reference(seed):
 
 def test_reference_matches_with_other_config():
     cfg = EngineConfig(variance_scale=1.0, feedback_power=2.0, prior_accept=0.1, cold_start_evidence=5.0,
-                       anticipate_min=1.0, batch_variance_min=1.0, feedback_max=10.0)
+                       anticipate_min=1.0, batch_variance_min=1.0, batch_variance_knee=20.0,
+                       feedback_max=10.0)
     s = random_state(np.random.default_rng(42), 200, with_resolved=True, protect=False, dirty=False, late=True)
     np.testing.assert_array_equal(compute_invitations(s, cfg), reference_all(s, cfg))
 
