@@ -46,19 +46,19 @@ class TeamMDP:
         self.n = n
         self.u_max = int(max(12, PENDING_MAX_PER_AGENT * n / P_ACCEPT))
         self.mu, self.theta, self.delta = 1 / AHT_S, 1 / PATIENCE_S, 1 / DELAY_S
-        self.B, self.Q, self.U = np.meshgrid(np.arange(n + 1), np.arange(QUEUE_MAX + 1), np.arange(self.u_max + 1),
+        self.b, self.q, self.u = np.meshgrid(np.arange(n + 1), np.arange(QUEUE_MAX + 1), np.arange(self.u_max + 1),
                                              indexing="ij")
-        self.valid = (self.Q == 0) | (self.B == n)        # visitors queue only while every agent is busy
+        self.valid = (self.q == 0) | (self.b == n)        # visitors queue only while every agent is busy
         self.rate = self.mu * n + self.theta * QUEUE_MAX + self.delta * self.u_max   # uniformisation constant
-        B, Q, U = self.B, self.Q, self.U
-        self.after_completion = (np.where(Q > 0, B, np.maximum(B - 1, 0)), np.where(Q > 0, Q - 1, Q), U)
-        self.after_abandon = (B, np.maximum(Q - 1, 0), U)
-        self.after_accept = (np.where(B < n, B + 1, B), np.where(B < n, Q, np.minimum(Q + 1, QUEUE_MAX)),
-                             np.maximum(U - 1, 0))
-        self.after_decline = (B, Q, np.maximum(U - 1, 0))
+        b, q, u = self.b, self.q, self.u
+        self.after_completion = (np.where(q > 0, b, np.maximum(b - 1, 0)), np.where(q > 0, q - 1, q), u)
+        self.after_abandon = (b, np.maximum(q - 1, 0), u)
+        self.after_accept = (np.where(b < n, b + 1, b), np.where(b < n, q, np.minimum(q + 1, QUEUE_MAX)),
+                             np.maximum(u - 1, 0))
+        self.after_decline = (b, q, np.maximum(u - 1, 0))
 
     def _rates(self):
-        return self.mu * self.B, self.theta * self.Q, self.delta * self.U
+        return self.mu * self.b, self.theta * self.q, self.delta * self.u
 
     def solve(self, cost: float, max_iter: int = 200000, tol: float = 1e-7) -> np.ndarray:
         """The optimal send-up-to level S[B, Q] for reward B - cost * (abandonment rate).
@@ -67,9 +67,9 @@ class TeamMDP:
         under ``tol`` x the gain; raises if it has not converged in ``max_iter`` iterations.
         """
         r_c, r_a, r_d = self._rates()
-        reward = self.B - cost * r_a
+        reward = self.b - cost * r_a
         stay = self.rate - r_c - r_a - r_d
-        h = np.zeros(self.B.shape)
+        h = np.zeros(self.b.shape)
         for it in range(max_iter):
             w = np.maximum.accumulate(h[:, :, ::-1], axis=2)[:, :, ::-1]    # best U' >= U after the decision
             new = (reward + r_c * w[self.after_completion] + r_a * w[self.after_abandon]
@@ -90,12 +90,12 @@ class TeamMDP:
         """Occupancy and abandonment ratio of the policy S (control after every event), from its stationary law."""
         r_c, r_a, r_d = (x / self.rate for x in self._rates())
         stay = 1.0 - r_c - r_a - r_d
-        target = (self.B, self.Q, np.maximum(self.U, level[:, :, None]))
-        shape = self.B.shape
+        target = (self.b, self.q, np.maximum(self.u, level[:, :, None]))
+        shape = self.b.shape
         flat = {k: np.ravel_multi_index(v, shape).ravel() for k, v in
                 (("post", target), ("c", self.after_completion), ("a", self.after_abandon),
                  ("acc", self.after_accept), ("dec", self.after_decline))}
-        size = self.B.size
+        size = self.b.size
         pi = np.zeros(size)
         pi[0] = 1.0
         for _ in range(max_iter):
@@ -110,9 +110,9 @@ class TeamMDP:
                 break
             pi = nxt
         post = np.bincount(flat["post"], weights=pi, minlength=size)
-        occupancy = float(post @ self.B.ravel()) / self.n
-        accepts = float(post @ self.U.ravel()) * self.delta * P_ACCEPT
-        abandons = float(post @ self.Q.ravel()) * self.theta
+        occupancy = float(post @ self.b.ravel()) / self.n
+        accepts = float(post @ self.u.ravel()) * self.delta * P_ACCEPT
+        abandons = float(post @ self.q.ravel()) * self.theta
         return occupancy, abandons / accepts if accepts else 0.0
 
 
