@@ -128,13 +128,15 @@ def policy_engine(level: np.ndarray):
     return invitations
 
 
-def simulate_steady(n: int, seeds: list[int], engine=None) -> dict[str, tuple[float, float, float]]:
+ENGINE = quality.compute_invitations        # the real engine (simulate_steady swaps quality's for a policy)
+
+
+def simulate_steady(n: int, seeds: list[int], engine) -> dict[str, tuple[float, float, float]]:
     """Pooled abandonment %, occupancy and the lowest seed's occupancy of 3 steady targets of n agents, goal 3 %."""
     quality.TEAMS, quality.REPS, quality.GOALS = (n,), {n: 3}, (3.0,)
     quality.team_targets.__defaults__ = ((n,), {n: 3})
     quality._SPECS.clear()
-    if engine is not None:
-        quality.compute_invitations = engine
+    quality.compute_invitations = engine
     jobs = [("steady", kind, s, 1.0, 0) for kind in quality.SIMULATORS for s in seeds]
     with multiprocessing.get_context("fork").Pool(2) as pool:
         done = pool.map(quality.simulate, jobs, chunksize=1)
@@ -176,7 +178,7 @@ def main(argv=None) -> int:
     for n in args.agents:
         mdp = TeamMDP(n)
         if args.simulate:
-            eng = simulate_steady(n, seeds, quality.compute_invitations)
+            eng = simulate_steady(n, seeds, ENGINE)
             print(f"\n{n} agents, the engine every 5 s (goal 3 %): " + "; ".join(
                 f"{k} ab {a:.2f} %, occ {o:.3f} (lowest seed {m:.3f})" for k, (a, o, m) in eng.items()))
         for cost in args.costs:

@@ -31,7 +31,7 @@ Scenarios (``--only``; the first seven by default), each over ``--seeds`` seeds 
 
 Common parameters unless said otherwise: AHT 300 s, patience 60 s, answers after 20 s on average (at least
 3 s on the individual simulator), 30 % accepted, leads 3x what keeps the agents busy at the scenario's
-lowest accept ratio; teams of 1 / 2 / 5 / 20 are replicated 20 / 10 / 6 / 3 times (one row); 30 min warm-up,
+lowest accept ratio; teams of 1 / 2 / 5 / 20 are replicated 20 / 10 / 6 / 10 times (one row); 30 min warm-up,
 then 2 h measured (shift start: from the first second, 1 h 30).
 
 Printed per scenario, simulator and row, pooled over the seeds: accepted, abandonment = abandoned / accepted
