@@ -451,6 +451,90 @@ def _full(value, size: int) -> np.ndarray:
     return np.full(size, value, dtype=np.float64)
 
 
+def _float_bits(x: float) -> int:
+    return int(np.float64(x).view(np.uint64))
+
+
+# The bounds of each field's sanitised values: a count's are [0, hi] (_count); a positive quantity's (aht, patience,
+# delay: _positive) [lo, hi], and never 0; a goal's [0, 100] percent (_goal). _CLEAN_BITS: the same as bit patterns.
+_COUNT_FIELDS = {"ready_agents": MAX_AGENTS, "busy_agents": MAX_AGENTS, "reserve_agents": MAX_AGENTS,
+                 "queued": MAX_COUNT, "pending": MAX_COUNT, "accepted": MAX_COUNT, "abandoned": MAX_COUNT,
+                 "sent": MAX_COUNT, "declined": MAX_COUNT, "expired": MAX_COUNT, "stats_age_s": MAX_AGE_S,
+                 "sent_since_snapshot": MAX_COUNT, "pending_at_snapshot": MAX_COUNT}
+_POSITIVE_FIELDS = {"aht_s": (1.0, 86400.0), "patience_s": (1.0, 86400.0), "accept_delay_s": (0.0, 86400.0)}
+_CLEAN_BITS = {**{k: (0, _float_bits(hi)) for k, hi in _COUNT_FIELDS.items()},
+               **{k: (max(_float_bits(lo), 1), _float_bits(hi)) for k, (lo, hi) in _POSITIVE_FIELDS.items()},
+               "goal_pct": (0, _float_bits(100.0))}
+
+
+def _bit_patterns(value) -> np.ndarray | None:
+    """A float64 array's bit patterns (a uint64 view), or None where the value is not a 1-D float64 array.
+
+    Non-negative floats order as their bit patterns; everything else has a larger one: the sign bit is the top
+    bit (negative values, -0.0, -inf, negative NaN) and +inf and NaN have the largest exponent. So every element
+    lies in [lo, hi] (lo >= 0, hi finite; no NaN, no -0.0) exactly when the patterns lie in [bits(lo), bits(hi)]:
+    one or two integer reductions tell that a whole array needs no sanitation."""
+    if not (isinstance(value, np.ndarray) and value.ndim == 1 and value.dtype == np.float64):
+        return None
+    return value.view(np.uint64)
+
+
+class _Inputs:
+    """The call's input fields (1-D arrays of the call's size, 0-d values or None) and, checked once per call and
+    field on first use, whether a field's array is already clean (its own sanitised value, element by element)."""
+
+    __slots__ = ("_clean", "fields")
+
+    def __init__(self, fields: dict) -> None:
+        self.fields = fields
+        self._clean: dict[str, bool] = {}
+
+    def clean(self, name: str) -> bool:
+        ok = self._clean.get(name)
+        if ok is None:
+            lo, hi = _CLEAN_BITS[name]
+            bits = _bit_patterns(self.fields[name])
+            ok = bits is not None and int(bits.max()) <= hi and (lo == 0 or int(bits.min()) >= lo)
+            self._clean[name] = ok
+        return ok
+
+
+class _Block:
+    """One block of targets: the raw slices of the inputs and their sanitised values -- a slice of the
+    caller's array itself (no copy, never written to) where the whole array is clean, else the sanitation
+    functions above on the slice."""
+
+    __slots__ = ("hi", "inputs", "interval_s", "lo", "size")
+
+    def __init__(self, inputs: _Inputs, lo: int, hi: int, interval_s: float) -> None:
+        self.inputs, self.lo, self.hi, self.size, self.interval_s = inputs, lo, hi, hi - lo, interval_s
+
+    def raw(self, name: str):
+        value = self.inputs.fields[name]
+        return value[self.lo:self.hi] if isinstance(value, np.ndarray) and value.ndim else value
+
+    def given(self, name: str) -> bool:
+        return self.inputs.fields[name] is not None
+
+    def count(self, name: str) -> np.ndarray | float:
+        value = self.raw(name)
+        if isinstance(value, np.ndarray) and self.inputs.clean(name):
+            return value
+        return _count(value, self.size, _COUNT_FIELDS[name])
+
+    def positive(self, name: str, default: float) -> np.ndarray | float:
+        value = self.raw(name)
+        if isinstance(value, np.ndarray) and self.inputs.clean(name):
+            return value
+        lo, hi = _POSITIVE_FIELDS[name]
+        return _positive(value, self.size, default, lo, hi)
+
+    def all_known(self, name: str) -> bool:
+        """Whether a value was given for every target of the block (see _all_known)."""
+        value = self.raw(name)
+        return (isinstance(value, np.ndarray) and self.inputs.clean(name)) or _all_known(value)
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # The engine
 # ---------------------------------------------------------------------------------------------------------------
@@ -488,33 +572,39 @@ def compute_invitations(state: TargetState, config: EngineConfig | None = None) 
                     value = padded
         fields[name] = value
     interval = _scalar(state.interval_s, cfg.default_interval_s, 0.1, 86400.0)
+    inputs = _Inputs(fields)
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):   # bad inputs are sanitised, not warned of
+        # the goal, once for the whole call, and whether any target has a goal at one of its ends (0 %, 100 %)
+        raw_goal = fields["goal_pct"]
+        if inputs.clean("goal_pct"):                  # all in [0, 100]: the fraction needs no clipping
+            goal = raw_goal / 100.0
+            goal_lo, goal_hi = float(raw_goal.min()) / 100.0, float(raw_goal.max()) / 100.0
+        else:
+            goal = _goal(raw_goal, size, cfg.default_goal_pct)
+            goal_lo, goal_hi = float(goal.min()), float(goal.max())
+        goal_ends = (goal_lo <= 0.0, goal_hi >= 1.0)
         for lo in range(0, size, BLOCK):
             hi = min(lo + BLOCK, size)
-            part = TargetState(**{k: (v[lo:hi] if isinstance(v, np.ndarray) and v.ndim else v)
-                                  for k, v in fields.items()}, interval_s=interval)
-            out[lo:hi] = _compute_block(part, cfg, hi - lo)
+            out[lo:hi] = _compute_block(_Block(inputs, lo, hi, interval), goal[lo:hi], goal_ends, cfg)
     return out
 
 
-def _in_flight(state: TargetState, pending: np.ndarray, age: np.ndarray | float, delay, size: int):
+def _in_flight(b: _Block, pending: np.ndarray, age: np.ndarray | float, delay, size: int):
     """U: invitations the snapshot cannot have seen resolved (pending when it was taken + sent since), >= pending.
 
     Where both ``pending_at_snapshot`` and ``sent_since_snapshot`` are given: exact. Elsewhere: the answers
     of a steady flow over the age, ``pending * (1 + min(age / delay, 5))``.
     """
     known = None
-    if state.sent_since_snapshot is not None and state.pending_at_snapshot is not None:
-        if _all_known(state.sent_since_snapshot) and _all_known(state.pending_at_snapshot):
-            u = _full(_count(state.pending_at_snapshot, size), size)
-            u += _count(state.sent_since_snapshot, size)
+    if b.given("sent_since_snapshot") and b.given("pending_at_snapshot"):
+        if b.all_known("sent_since_snapshot") and b.all_known("pending_at_snapshot"):
+            u = np.add(_full(b.count("pending_at_snapshot"), size), b.count("sent_since_snapshot"))
             np.maximum(u, pending, out=u)
             return u
-        known = _known(state.sent_since_snapshot, size)
-        known &= _known(state.pending_at_snapshot, size)
+        known = _known(b.raw("sent_since_snapshot"), size)
+        known &= _known(b.raw("pending_at_snapshot"), size)
         if known.all():
-            u = _full(_count(state.pending_at_snapshot, size), size)
-            u += _count(state.sent_since_snapshot, size)
+            u = np.add(_full(b.count("pending_at_snapshot"), size), b.count("sent_since_snapshot"))
             np.maximum(u, pending, out=u)
             return u
     spread = np.divide(age, np.maximum(delay, 1.0))
@@ -526,30 +616,31 @@ def _in_flight(state: TargetState, pending: np.ndarray, age: np.ndarray | float,
         flow = pending * spread
     if known is None or not known.any():
         return flow
-    u = _count(state.pending_at_snapshot, size) + _count(state.sent_since_snapshot, size)
+    u = b.count("pending_at_snapshot") + b.count("sent_since_snapshot")
     u = np.where(known, u, flow)
     np.maximum(u, pending, out=u)
     return u
 
 
-def _compute_block(state: TargetState, cfg: EngineConfig, size: int) -> np.ndarray:
-    interval = state.interval_s
+def _compute_block(b: _Block, goal: np.ndarray, goal_ends: tuple[bool, bool], cfg: EngineConfig) -> np.ndarray:
+    """One block's invitations as floats (floored); ``goal`` its goals as fractions, ``goal_ends`` whether any
+    target of the call has a goal of 0 or of 100 %."""
+    size, interval = b.size, b.interval_s
 
     # --- agents, goal, times --------------------------------------------------------------------------------
-    ready = _full(_count(state.ready_agents, size, MAX_AGENTS), size)
-    busy = _full(_count(state.busy_agents, size, MAX_AGENTS), size)
-    reserve = _count(state.reserve_agents, size, MAX_AGENTS)
+    ready = _full(b.count("ready_agents"), size)
+    busy = _full(b.count("busy_agents"), size)
+    reserve = b.count("reserve_agents")
     cap_total = ready + busy
     n = cap_total - reserve                          # agents for proactive work
     cap_total *= cfg.max_invites_per_agent
     cap_total += cfg.max_invites_extra
-    aht = _positive(state.aht_s, size, cfg.default_aht_s, 1.0, 86400.0)
-    patience = _positive(state.patience_s, size, cfg.default_patience_s, 1.0, 86400.0)
-    delay = _positive(state.accept_delay_s, size, cfg.default_accept_delay_s, 0.0, 86400.0)
-    goal = _goal(state.goal_pct, size, cfg.default_goal_pct)
-    age = _count(state.stats_age_s, size, MAX_AGE_S)
-    queued = _count(state.queued, size)
-    pending = _full(_count(state.pending, size), size)
+    aht = b.positive("aht_s", cfg.default_aht_s)
+    patience = b.positive("patience_s", cfg.default_patience_s)
+    delay = b.positive("accept_delay_s", cfg.default_accept_delay_s)
+    age = b.count("stats_age_s")
+    queued = b.count("queued")
+    pending = _full(b.count("pending"), size)
 
     # --- 1. position: late statistics ------------------------------------------------------------------------
     # completions since the snapshot, busy (1 - e^(-age/AHT)), kept negated: lost = -done
@@ -561,22 +652,22 @@ def _compute_block(state: TargetState, cfg: EngineConfig, size: int) -> np.ndarr
     else:
         lost = np.expm1(-(age / aht)) * busy if age else 0.0
     busy_now = busy + lost
-    u = _in_flight(state, pending, age, delay, size)
+    u = _in_flight(b, pending, age, delay, size)
 
     # --- accept ratio on resolved invitations (Beta prior) and evidence -----------------------------------
-    accepted = _full(_count(state.accepted, size), size)
+    accepted = _full(b.count("accepted"), size)
     prior_a = cfg.prior_accept * cfg.prior_accept_weight
-    if state.declined is None and state.expired is None:
-        resolved = np.maximum(accepted, _count(state.sent, size) - pending)
+    if not b.given("declined") and not b.given("expired"):
+        resolved = np.maximum(accepted, b.count("sent") - pending)
     else:
         # Targets whose source reports neither count (NaN) fall back to sent − pending, target by target;
         # counting their NaN as 0 would overstate their accept ratio.
-        resolved = accepted + _count(state.declined, size)
-        resolved += _count(state.expired, size)
-        known = None if _all_known(state.declined) or _all_known(state.expired) else \
-            _known(state.declined, size) | _known(state.expired, size)
+        resolved = accepted + b.count("declined")
+        resolved += b.count("expired")
+        known = None if b.all_known("declined") or b.all_known("expired") else \
+            _known(b.raw("declined"), size) | _known(b.raw("expired"), size)
         if known is not None and not known.all():
-            resolved = np.where(known, resolved, np.maximum(accepted, _count(state.sent, size) - pending))
+            resolved = np.where(known, resolved, np.maximum(accepted, b.count("sent") - pending))
         del known
     evidence = resolved.copy()                        # the invitations the accept ratio is estimated on
     resolved += cfg.prior_accept_weight
@@ -586,13 +677,12 @@ def _compute_block(state: TargetState, cfg: EngineConfig, size: int) -> np.ndarr
     np.clip(p_acc, MIN_P_ACCEPT, MAX_P_ACCEPT, out=p_acc)
 
     # --- 3. damped feedback: the effective goal g * m ---------------------------------------------------------
-    abandoned = np.minimum(_count(state.abandoned, size), accepted)
+    abandoned = np.minimum(b.count("abandoned"), accepted)
     k0 = cfg.feedback_prior_accepts
     target = goal * cfg.feedback_target               # g_t: the feedback's aim, and its prior
     ratio = target * k0
     ratio += abandoned                                # r = (abandoned + g_t k0) / (accepted + k0)
-    accepted += k0
-    ratio /= accepted
+    ratio /= accepted + k0
     del accepted
     np.maximum(ratio, 1e-300, out=ratio)               # 0 only at goal 0 (overridden below) or without a prior
     m = np.divide(target, ratio)
@@ -703,12 +793,12 @@ def _compute_block(state: TargetState, cfg: EngineConfig, size: int) -> np.ndarr
     certain -= queued
     certain -= u
 
-    share = state.max_rate_share
+    share = b.raw("max_rate_share")
     # the certain count is scaled down only while the window's (shrunk) ratio is above the goal itself
     floor_mult = np.maximum(ratio, goal)
     np.divide(goal, floor_mult, out=floor_mult)       # g / r while r > g, else 1
-    zero_goal = goal <= 0.0
-    any_zero = bool(zero_goal.any())
+    zero_goal = goal <= 0.0 if goal_ends[0] else None
+    any_zero = zero_goal is not None and bool(zero_goal.any())
     if any_zero:
         floor_mult[zero_goal] = 1.0                   # goal 0: the certain count is all there is
     del ratio
@@ -750,8 +840,8 @@ def _compute_block(state: TargetState, cfg: EngineConfig, size: int) -> np.ndarr
     # --- 5. the goal's ends -----------------------------------------------------------------------------------
     if any_zero:
         inv[zero_goal] = certain[zero_goal]           # 0 %: only what free agents can certainly take
-    no_limit = goal >= 1.0
-    if no_limit.any():
+    no_limit = goal >= 1.0 if goal_ends[1] else None
+    if no_limit is not None and no_limit.any():
         inv[no_limit] = cap_total[no_limit]          # 100 %: no limit but the cap
     del certain
 
