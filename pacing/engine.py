@@ -504,10 +504,11 @@ class _Block:
     caller's array itself (no copy, never written to) where the whole array is clean, else the sanitation
     functions above on the slice."""
 
-    __slots__ = ("hi", "inputs", "interval_s", "lo", "size")
+    __slots__ = ("consts", "hi", "inputs", "interval_s", "lo", "size")
 
-    def __init__(self, inputs: _Inputs, lo: int, hi: int, interval_s: float) -> None:
+    def __init__(self, inputs: _Inputs, lo: int, hi: int, interval_s: float, consts: tuple) -> None:
         self.inputs, self.lo, self.hi, self.size, self.interval_s = inputs, lo, hi, hi - lo, interval_s
+        self.consts = tuple(c[: self.size] for c in consts)
 
     def raw(self, name: str):
         value = self.inputs.fields[name]
@@ -583,10 +584,20 @@ def compute_invitations(state: TargetState, config: EngineConfig | None = None) 
             goal = _goal(raw_goal, size, cfg.default_goal_pct)
             goal_lo, goal_hi = float(goal.min()), float(goal.max())
         goal_ends = (goal_lo <= 0.0, goal_hi >= 1.0)
+        consts = _constants(min(size, BLOCK))
         for lo in range(0, size, BLOCK):
             hi = min(lo + BLOCK, size)
-            out[lo:hi] = _compute_block(_Block(inputs, lo, hi, interval), goal[lo:hi], goal_ends, cfg)
+            out[lo:hi] = _compute_block(_Block(inputs, lo, hi, interval, consts), goal[lo:hi], goal_ends, cfg)
     return out
+
+
+def _constants(size: int) -> tuple[np.ndarray, ...]:
+    """Read-only arrays of 0, 1, 1e-300 and inf: np.maximum and np.minimum of two arrays take about half the time
+    of an array and a scalar (numpy 2.4: only the former is vectorised), with the same results."""
+    arrays = tuple(np.full(size, v) for v in (0.0, 1.0, 1e-300, math.inf))
+    for a in arrays:
+        a.flags.writeable = False
+    return arrays
 
 
 def _in_flight(b: _Block, pending: np.ndarray, age: np.ndarray | float, delay, size: int):
@@ -623,18 +634,24 @@ def _in_flight(b: _Block, pending: np.ndarray, age: np.ndarray | float, delay, s
 
 
 def _compute_block(b: _Block, goal: np.ndarray, goal_ends: tuple[bool, bool], cfg: EngineConfig) -> np.ndarray:
-    """One block's invitations as floats (floored); ``goal`` its goals as fractions, ``goal_ends`` whether any
-    target of the call has a goal of 0 or of 100 %."""
+    """One block's invitations as floats, >= 0 (their conversion to int64 truncates: the floor); ``goal`` its goals
+    as fractions, ``goal_ends`` whether any target of the call has a goal of 0 or of 100 %.
+
+    No input array is written to (a clean field's values are the caller's array itself); the temporaries are
+    updated in place, and the subexpressions the steps share are computed once."""
     size, interval = b.size, b.interval_s
+    zeros, ones, tiny, inf = b.consts
 
     # --- agents, goal, times --------------------------------------------------------------------------------
     ready = _full(b.count("ready_agents"), size)
     busy = _full(b.count("busy_agents"), size)
     reserve = b.count("reserve_agents")
-    cap_total = ready + busy
-    n = cap_total - reserve                          # agents for proactive work
-    cap_total *= cfg.max_invites_per_agent
+    no_reserve = not isinstance(reserve, np.ndarray) and reserve == 0.0     # then x - reserve == x (x >= 0)
+    agents = ready + busy
+    n = agents if no_reserve else agents - reserve   # agents for proactive work
+    cap_total = agents * cfg.max_invites_per_agent
     cap_total += cfg.max_invites_extra
+    del agents
     aht = b.positive("aht_s", cfg.default_aht_s)
     patience = b.positive("patience_s", cfg.default_patience_s)
     delay = b.positive("accept_delay_s", cfg.default_accept_delay_s)
@@ -669,12 +686,11 @@ def _compute_block(b: _Block, goal: np.ndarray, goal_ends: tuple[bool, bool], cf
         if known is not None and not known.all():
             resolved = np.where(known, resolved, np.maximum(accepted, b.count("sent") - pending))
         del known
-    evidence = resolved.copy()                        # the invitations the accept ratio is estimated on
-    resolved += cfg.prior_accept_weight
+    evidence = resolved                               # the invitations the accept ratio is estimated on
     p_acc = accepted + prior_a
-    p_acc /= resolved
+    p_acc /= resolved + cfg.prior_accept_weight
     del resolved
-    np.clip(p_acc, MIN_P_ACCEPT, MAX_P_ACCEPT, out=p_acc)
+    p_acc.clip(MIN_P_ACCEPT, MAX_P_ACCEPT, out=p_acc)
 
     # --- 3. damped feedback: the effective goal g * m ---------------------------------------------------------
     abandoned = np.minimum(b.count("abandoned"), accepted)
@@ -684,10 +700,10 @@ def _compute_block(b: _Block, goal: np.ndarray, goal_ends: tuple[bool, bool], cf
     ratio += abandoned                                # r = (abandoned + g_t k0) / (accepted + k0)
     ratio /= accepted + k0
     del accepted
-    np.maximum(ratio, 1e-300, out=ratio)               # 0 only at goal 0 (overridden below) or without a prior
+    np.maximum(ratio, tiny, out=ratio)                # 0 only at goal 0 (overridden below) or without a prior
     m = np.divide(target, ratio)
     _power(m, cfg.feedback_power)                     # m = (g_t / r) ** power, clipped
-    np.clip(m, cfg.feedback_min, cfg.feedback_max, out=m)
+    m.clip(cfg.feedback_min, cfg.feedback_max, out=m)
     m *= cfg.feedback_target                          # g_eff = g m = g_t (g_t / r) ** power
     del target
 
@@ -695,40 +711,42 @@ def _compute_block(b: _Block, goal: np.ndarray, goal_ends: tuple[bool, bool], cf
     horizon = delay + 0.5 * interval                  # H: the mean time to the landing of the accepts in flight
     q = 1.0 - p_acc
     vs = max(float(cfg.variance_scale), 0.0)
-    lam = np.maximum(busy_now, 0.0)
-    lam /= aht                                        # throughput (accepts per second, Little's law)
+    # busy_now = max(busy_now, 0) already: busy + busy * expm1(-age / AHT) >= 0 (expm1 >= -1), never -0.0
+    lam = np.divide(busy_now, aht)                    # throughput (accepts per second, Little's law)
     base_var = delay * q
     base_var += horizon                               # sigma0^2 = lam (delay (1 - p) + H + age (2 - p)) s:
-    base_var += age * (1.0 + q)                       # in flight, completions, and what the snapshot cannot see
+    if isinstance(age, np.ndarray) or age:            # in flight, completions, and what the snapshot cannot see
+        base_var += age * (1.0 + q)
     # small teams: the base-stock truncates the upper tail of the interactions in the system (no invitation
     # while the position is above its level), lighter than the normal's: the variance is scaled down, fully
     # counted from variance_full_agents busy agents on (calibrated: docs/pacing.md)
-    small = np.maximum(busy_now, 1.0)
-    small /= max(float(cfg.variance_full_agents), 1e-9)
-    np.minimum(small, 1.0, out=small)
+    busy_1 = np.maximum(busy_now, ones)               # max(busy, 1), also the batch-variance floor's below
+    small = busy_1 / max(float(cfg.variance_full_agents), 1e-9)
+    np.minimum(small, ones, out=small)
     np.sqrt(small, out=small)
     # anticipated completions: a share of those expected over the horizon, from anticipate_min (1 busy) to 1
     fx = min(max(float(cfg.anticipate_max), 0.0), 1.0)
     fm = min(max(float(cfg.anticipate_min), 0.0), fx)
     anticipate = small * (fx - fm)
-    anticipate += fm
+    if fm:                                            # (+ 0.0 would change nothing: small (fx - fm) >= +0)
+        anticipate += fm
     small *= vs                                       # s = vs sqrt(min(max(busy, 1) / full, 1))
     base_var *= small
     # the new batch's variance per expected accept: at least batch_variance_min of it for the smallest teams,
     # the floor fading as knee / busy above batch_variance_knee busy agents (mid-sized teams: the slope of the
     # level in the free agents stays near the optimal policy's, docs/pacing.md "How far from the optimum")
-    floor_bv = np.maximum(busy_now, 1.0)
-    np.divide(max(float(cfg.batch_variance_knee), 0.0), floor_bv, out=floor_bv)
-    np.minimum(floor_bv, 1.0, out=floor_bv)
+    floor_bv = np.divide(max(float(cfg.batch_variance_knee), 0.0), busy_1, out=busy_1)
+    del busy_1
+    np.minimum(floor_bv, ones, out=floor_bv)
     floor_bv *= cfg.batch_variance_min
     np.maximum(floor_bv, small, out=floor_bv)
-    qv = q * floor_bv
+    qv = np.multiply(q, floor_bv, out=floor_bv)       # q * floor_bv
     del floor_bv
     del q
     ref = qv * interval
     ref += base_var                                   # sigma_ref^2 / lam = s (delay (1 - p) + H + T (1 - p))
-    np.maximum(ref, 1e-300, out=ref)                  # 0 only with variance_scale 0
-    rho = np.divide(lam, ref)                         # rho = g m patience lam / sigma_ref
+    np.maximum(ref, tiny, out=ref)                    # 0 only with variance_scale 0
+    rho = np.divide(lam, ref, out=ref)                # rho = g m patience lam / sigma_ref
     del ref
     np.sqrt(rho, out=rho)
     rho *= goal
@@ -739,9 +757,9 @@ def _compute_block(b: _Block, goal: np.ndarray, goal_ends: tuple[bool, bool], cf
     # the tail: the scaled-down variance describes the centre; a margin beyond z = 1 (low goals) is taken on
     # the full variance (base_var / s), reached at z = 2
     tail = z - 1.0
-    np.clip(tail, 0.0, 1.0, out=tail)
+    tail.clip(0.0, 1.0, out=tail)
     if vs > 0.0:                                      # small > 0 exactly when variance_scale > 0
-        unscale = np.divide(1.0, small)
+        unscale = np.divide(1.0, small, out=small)
         unscale -= 1.0
         unscale *= tail                               # s_eff / s = 1 + (1/s - 1) clip(z - 1, 0, 1)
         unscale += 1.0
@@ -752,9 +770,8 @@ def _compute_block(b: _Block, goal: np.ndarray, goal_ends: tuple[bool, bool], cf
     base_var *= lam                                   # sigma0^2
 
     # capacity C: n - (busy_now + queued) + completions since the snapshot and over the horizon
-    cap = ready - reserve
-    cap -= queued
-    cap -= lost
+    free = ready - queued if no_reserve else (ready - reserve) - queued   # also the certain count's start
+    cap = free - lost
     flow = busy_now * horizon
     flow /= aht
     flow *= anticipate
@@ -767,31 +784,36 @@ def _compute_block(b: _Block, goal: np.ndarray, goal_ends: tuple[bool, bool], cf
     half = z2 * qv
     half *= 0.5                                       # z^2 qv / 2
     disc = cap * qv
-    disc += half * (0.5 * qv)                         # C qv + z^2 qv^2 / 4
+    qv *= 0.5
+    qv *= half
+    disc += qv                                        # C qv + z^2 qv^2 / 4
     disc += base_var
     del base_var
     disc *= z2
     del z2
     ok = disc >= 0.0
-    np.maximum(disc, 0.0, out=disc)
+    np.maximum(disc, zeros, out=disc)
     np.sqrt(disc, out=disc)
-    disc *= np.sign(z)
+    # sign(z) sqrt(disc): z is never NaN; at z = 0, disc = 0 and only the sign of a zero can differ from
+    # np.sign's product, which no later step can tell (no division by it, max(., 0) below)
+    np.copysign(disc, z, out=disc)
     allowed = cap + half
     allowed -= disc
     del disc, half, qv
     # with a margin (z > 0) the root is at most C; beyond (C < -sigma0^2 / qv: nothing fits) it is not a root
-    np.minimum(allowed, np.where(z > 0.0, cap, np.inf), out=allowed)
-    del z
-    allowed[~ok] = 0.0
-    np.maximum(allowed, 0.0, out=allowed)
+    z_pos = z > 0.0
+    np.minimum(allowed, cap if z_pos.all() else np.where(z_pos, cap, inf), out=allowed)
+    del z, z_pos
+    if not ok.all():
+        allowed[~ok] = 0.0
+    np.maximum(allowed, zeros, out=allowed)
     del ok
-    model = allowed / p_acc
+    model = np.divide(allowed, p_acc, out=allowed)
     model -= u
     del allowed, cap
 
-    certain = ready - reserve
-    certain -= queued
-    certain -= u
+    certain = np.subtract(free, u, out=free)          # ready - reserve - queued - U
+    del free
 
     share = b.raw("max_rate_share")
     # the certain count is scaled down only while the window's (shrunk) ratio is above the goal itself
@@ -827,14 +849,15 @@ def _compute_block(b: _Block, goal: np.ndarray, goal_ends: tuple[bool, bool], cf
     del p_acc, u
 
     # blend by evidence (cold start: the certain count), floor at the certain count
-    weight = evidence / (evidence + cfg.cold_start_evidence)
+    weight = evidence + cfg.cold_start_evidence
+    np.divide(evidence, weight, out=weight)
     del evidence
     model -= certain
     model *= weight                                   # w * (model - certain) + certain
     model += certain
     del weight
     certain *= floor_mult
-    inv = np.maximum(model, certain)
+    inv = np.maximum(model, certain, out=model)
     del model
 
     # --- 5. the goal's ends -----------------------------------------------------------------------------------
@@ -847,7 +870,8 @@ def _compute_block(b: _Block, goal: np.ndarray, goal_ends: tuple[bool, bool], cf
 
     # --- bounds -------------------------------------------------------------------------------------------
     np.minimum(inv, cap_total, out=inv)
-    np.maximum(inv, 0.0, out=inv)
-    inv[n <= 0.0] = 0.0
-    np.floor(inv, out=inv)
-    return inv
+    np.maximum(inv, zeros, out=inv)
+    no_agents = n <= 0.0
+    if no_agents.any():
+        inv[no_agents] = 0.0
+    return inv                                        # >= 0 (or NaN): int64 of it is its floor
