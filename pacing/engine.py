@@ -327,6 +327,7 @@ def _loss_table(step: float = 1.0 / 512.0, points: int = 4096) -> tuple[float, f
 
 LOSS_U0, LOSS_INV_DU, LOSS_Z, LOSS_DZ = _loss_table()
 LOSS_AT_Z_LO = normal_loss(Z_LO)         # 6.0000000002: beyond it L(z) = -z to 1e-10
+_LOSS_ZDZ = LOSS_Z + 1j * LOSS_DZ        # both per node in one complex (exact): one gather instead of two
 
 
 def inverse_normal_loss(rho: np.ndarray) -> np.ndarray:
@@ -336,13 +337,14 @@ def inverse_normal_loss(rho: np.ndarray) -> np.ndarray:
         pos = np.log(rho)
     pos -= LOSS_U0
     pos *= LOSS_INV_DU
-    np.clip(pos, 0.0, LOSS_Z.size - 1.0, out=pos)
-    index = pos.astype(np.intp)
-    pos -= index                                     # the fraction of the cell
-    pos *= np.take(LOSS_DZ, index)
-    pos += np.take(LOSS_Z, index)
-    big = rho > LOSS_AT_Z_LO
-    if big.any():
+    pos.clip(0.0, LOSS_Z.size - 1.0, out=pos)
+    cell = np.floor(pos)                             # pos >= 0: the cell's index, as a float
+    node = _LOSS_ZDZ[cell.astype(np.intp)]           # z and its difference to the next node
+    pos -= cell                                      # the fraction of the cell
+    pos *= node.imag
+    pos += node.real
+    if rho.max(initial=0.0) > LOSS_AT_Z_LO:          # (NaN compares False, as in the mask)
+        big = rho > LOSS_AT_Z_LO
         pos[big] = -rho[big]
     return pos
 
