@@ -542,7 +542,10 @@ class _Block:
 # The engine
 # ---------------------------------------------------------------------------------------------------------------
 
-BLOCK = 16384  # targets per block: a block's temporaries stay in the CPU cache (and bound the memory)
+# At most this many targets per block (the blocks of a call are of equal size): a block's temporaries (256 KiB
+# each at most) stay in the CPU's (L3) cache and bound the memory; each numpy call costs about a microsecond whatever
+# its size, so fewer blocks cost fewer calls (32768: ~4 % faster than 16384 on 100,000 targets, bench/README.md)
+BLOCK = 32768
 
 _ARRAY_FIELDS = ("ready_agents", "busy_agents", "queued", "pending", "accepted", "abandoned", "sent", "aht_s",
                  "goal_pct", "declined", "expired", "patience_s", "accept_delay_s", "reserve_agents", "max_rate_share",
@@ -552,8 +555,8 @@ _ARRAY_FIELDS = ("ready_agents", "busy_agents", "queued", "pending", "accepted",
 def compute_invitations(state: TargetState, config: EngineConfig | None = None) -> np.ndarray:
     """Invitations GPE may send per target in the next interval: int64 array, never negative.
 
-    Vectorised over all targets; the targets are taken in blocks of ``BLOCK`` so that the temporaries
-    stay in cache (a loop over a handful of blocks, never over targets).
+    Vectorised over all targets; the targets are taken in equal blocks of at most ``BLOCK`` so that the
+    temporaries stay in cache (a loop over a handful of blocks, never over targets).
     """
     cfg = config or DEFAULT_CONFIG
     size = int(np.asarray(state.ready_agents).size)
@@ -586,9 +589,10 @@ def compute_invitations(state: TargetState, config: EngineConfig | None = None) 
             goal = _goal(raw_goal, size, cfg.default_goal_pct)
             goal_lo, goal_hi = float(goal.min()), float(goal.max())
         goal_ends = (goal_lo <= 0.0, goal_hi >= 1.0)
-        consts = _constants(min(size, BLOCK))
-        for lo in range(0, size, BLOCK):
-            hi = min(lo + BLOCK, size)
+        step = -(-size // -(-size // BLOCK))          # blocks of equal size, at most BLOCK (no small last block)
+        consts = _constants(min(size, step))
+        for lo in range(0, size, step):
+            hi = min(lo + step, size)
             out[lo:hi] = _compute_block(_Block(inputs, lo, hi, interval, consts), goal[lo:hi], goal_ends, cfg)
     return out
 
