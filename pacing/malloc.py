@@ -1,8 +1,8 @@
 """Keep the C allocator from handing the pacing cycle's scratch memory back to the OS after every block.
 
-The engine (pacing/engine.py) works on blocks of 16,384 targets: every numpy temporary is 128 KiB, just at
-glibc's default mmap threshold, and every block frees a few megabytes at the top of the heap, which glibc
-then trims (its default trim threshold is 128 KiB). The next block faults the same pages in again: on
+The engine (pacing/engine.py) works on blocks of up to 32,768 targets: every numpy temporary is up to 256 KiB,
+above glibc's default mmap threshold (128 KiB), and every block frees a few megabytes at the top of the heap,
+which glibc then trims (its default trim threshold is 128 KiB). The next block faults the same pages in again: on
 100,000 targets about half of ``compute_invitations``' time went to page faults (bench/engine.py prints
 both figures). Fixing the two thresholds (``mallopt``) keeps that memory in the process: the engine's
 working set is a few MB, reused every cycle, and the cost is that a pacing node keeps what it freed up to
