@@ -148,22 +148,22 @@ def simulate_steady(n: int, seeds: list[int], engine) -> dict[str, tuple[float, 
     return out
 
 
-def _numbers(text: str, kind, name: str, lo: float, hi: float):
+def _numbers(text: str, kind, lo: float, hi: float):
     try:
         values = [kind(x) for x in text.split(",") if x.strip()]
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{name}: expected comma-separated numbers, got {text!r}") from None
+        raise argparse.ArgumentTypeError(f"expected comma-separated numbers, got {text!r}") from None
     bad = [v for v in values if not lo <= v <= hi]
     if not values or bad:
-        raise argparse.ArgumentTypeError(f"{name}: each value must be between {lo:g} and {hi:g} (got {text!r})")
+        raise argparse.ArgumentTypeError(f"each value must be between {lo:g} and {hi:g} (got {text!r})")
     return values
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="optimal", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--agents", default="20", type=lambda t: _numbers(t, int, "--agents", 1, 40),
+    parser.add_argument("--agents", default="20", type=lambda t: _numbers(t, int, 1, 40),
                         help="team sizes, comma-separated, 1-40 (default 20)")
-    parser.add_argument("--costs", default="300,500,800", type=lambda t: _numbers(t, float, "--costs", 1, 1e6),
+    parser.add_argument("--costs", default="300,500,800", type=lambda t: _numbers(t, float, 1, 1e6),
                         help="costs of one abandonment in agent-seconds (default 300,500,800)")
     parser.add_argument("--simulate", action="store_true",
                         help="also run each policy every 5 s in both simulators, beside the engine")
