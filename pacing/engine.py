@@ -606,21 +606,21 @@ def _constants(size: int) -> tuple[np.ndarray, ...]:
     return arrays
 
 
-def _in_flight(b: _Block, pending: np.ndarray, age: np.ndarray | float, delay, size: int):
+def _in_flight(b: _Block, pending: np.ndarray, age: np.ndarray | float, delay):
     """U: invitations the snapshot cannot have seen resolved (pending when it was taken + sent since), >= pending.
 
     Where both ``pending_at_snapshot`` and ``sent_since_snapshot`` are given: exact. Elsewhere: the answers
     of a steady flow over the age, ``pending * (1 + min(age / delay, 5))``.
     """
+    size = b.size
     known = None
     if b.given("sent_since_snapshot") and b.given("pending_at_snapshot"):
-        if b.all_known("sent_since_snapshot") and b.all_known("pending_at_snapshot"):
-            u = np.add(_full(b.count("pending_at_snapshot"), size), b.count("sent_since_snapshot"))
-            np.maximum(u, pending, out=u)
-            return u
-        known = _known(b.raw("sent_since_snapshot"), size)
-        known &= _known(b.raw("pending_at_snapshot"), size)
-        if known.all():
+        exact = b.all_known("sent_since_snapshot") and b.all_known("pending_at_snapshot")
+        if not exact:
+            known = _known(b.raw("sent_since_snapshot"), size)
+            known &= _known(b.raw("pending_at_snapshot"), size)
+            exact = bool(known.all())
+        if exact:
             u = np.add(_full(b.count("pending_at_snapshot"), size), b.count("sent_since_snapshot"))
             np.maximum(u, pending, out=u)
             return u
@@ -675,7 +675,7 @@ def _compute_block(b: _Block, goal: np.ndarray, goal_ends: tuple[bool, bool], cf
     else:
         lost = np.expm1(-(age / aht)) * busy if age else 0.0
     busy_now = busy + lost
-    u = _in_flight(b, pending, age, delay, size)
+    u = _in_flight(b, pending, age, delay)
 
     # --- accept ratio on resolved invitations (Beta prior) and evidence -----------------------------------
     accepted = _full(b.count("accepted"), size)
